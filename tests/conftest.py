@@ -1,0 +1,49 @@
+"""Shared helpers: run the real CLI as a subprocess, and write small sweep specs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m <module> args...` and capture its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **kwargs,
+    )
+
+
+TINY_SPEC = """
+[sweep]
+name = "tiny"
+seeds = 3
+
+[params]
+hidden = [2, 4]
+activation = ["tanh", "relu"]
+lr = [0.1, 1.0]
+
+[train]
+epochs = 300
+log_every = 50
+"""
+
+
+@pytest.fixture
+def tiny_spec(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_SPEC)
+    return path

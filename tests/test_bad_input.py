@@ -1,0 +1,119 @@
+"""Every bad input: one clear line on stderr naming file and key, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from xorlab.sweep import main
+
+GOOD = """
+[sweep]
+seeds = 2
+[params]
+hidden = [2]
+lr = [0.1]
+[train]
+epochs = 10
+"""
+
+BAD_SPECS = {
+    "syntax": ("[sweep]\nseeds = = 3\n", ["invalid TOML", "line 2"]),
+    "unknown section": ("[sweeps]\nseeds = 2\n", ["[sweeps]", "did you mean 'sweep'"]),
+    "misspelt key": (GOOD.replace("hidden", "hiden"), ["params.hiden", "did you mean 'hidden'", ":5:"]),
+    "unknown train key": (GOOD + "epoch = 3\n", ["train.epoch", "did you mean 'epochs'"]),
+    "wrong type": (GOOD.replace("epochs = 10", 'epochs = "ten"'), ["train.epochs", "integer >= 1"]),
+    "empty list": (GOOD.replace("hidden = [2]", "hidden = []"), ["params.hidden", "empty list"]),
+    "lr <= 0": (GOOD.replace("lr = [0.1]", "lr = [0.1, 0.0]"), ["params.lr", "> 0"]),
+    "hidden < 1": (GOOD.replace("hidden = [2]", "hidden = [0]"), ["params.hidden", ">= 1"]),
+    "epochs < 1": (GOOD.replace("epochs = 10", "epochs = 0"), ["train.epochs", ">= 1"]),
+    "unknown activation": (GOOD + "activation = 'swish'\n", ["train.activation", "'sigmoid', 'tanh', 'relu'"]),
+    "unknown loss": (GOOD + "loss = 'hinge'\n", ["train.loss", "'bce', 'mse'"]),
+    "swept and fixed": (GOOD + "hidden = 3\n", ["params.hidden", "both swept"]),
+    "scalar in params": (GOOD.replace("hidden = [2]", "hidden = 2"), ["params.hidden", "list of values"]),
+    "low >= high": (
+        "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'loguniform', low = 1.0, high = 0.5 }\n",
+        ["params.lr", "low < high"],
+    ),
+    "loguniform low <= 0": (
+        "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'loguniform', low = 0.0, high = 1.0 }\n",
+        ["params.lr", "low > 0"],
+    ),
+    "trials missing": ("[sweep]\nmethod='random'\n[params]\nlr=[0.1]\n", ["[sweep]", "needs `trials`"]),
+    "trials for grid": (GOOD.replace("seeds = 2", "seeds = 2\ntrials = 4"), ["sweep.trials", "only applies"]),
+    "distribution in grid": (GOOD.replace("lr = [0.1]", "lr = { distribution = 'uniform', low = 0.1, high = 1.0 }"), ["params.lr", "method = 'random'"]),
+    "bad method": (GOOD.replace("seeds = 2", "seeds = 2\nmethod = 'bayes'"), ["sweep.method", "'grid', 'random'"]),
+    "bad seeds": (GOOD.replace("seeds = 2", "seeds = [1, 1]"), ["sweep.seeds", "distinct"]),
+    "n_jobs zero": (GOOD + "[run]\nn_jobs = 0\n", ["run.n_jobs", "non-zero"]),
+    "bad backend": (GOOD + "[run]\nbackend = 'ray'\n", ["run.backend", "'loky', 'dask'"]),
+    "int distribution for float": (
+        "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'int', low = 1, high = 5 }\n",
+        ["params.lr", "'uniform', 'loguniform'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_spec_is_one_clear_line_exit_2_nothing_written(case: str, tmp_path: Path, capsys) -> None:
+    text, expected = BAD_SPECS[case]
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    assert main([str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(spec) in err
+    for fragment in expected:
+        assert fragment in err, (fragment, err)
+    assert not out.exists()
+
+
+def test_bad_input_through_the_real_command(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text(BAD_SPECS["misspelt key"][0])
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "did you mean 'hidden'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["missing.toml"], "cannot read"),
+        (["{spec}", "--n-jobs", "zero"], "invalid int value"),
+        (["{spec}", "--n-jobs", "0"], "--n-jobs"),
+        (["{spec}", "--backend", "ray"], "invalid choice"),
+        ([], "required: spec"),
+    ],
+)
+def test_bad_command_line(args: list[str], fragment: str, tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    argv = [a.format(spec=spec) for a in args] + ["--out", str(tmp_path / "out")]
+    exits = "invalid" in fragment or "required" in fragment  # argparse's own errors exit
+    with pytest.raises(SystemExit) if exits else nullcontext():
+        assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_results_folder(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main([str(spec), "--out", str(blocker)]) == 2
+    assert "cannot write results" in capsys.readouterr().err
+
+
+def test_huge_sweep_asks_for_yes(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "huge.toml"
+    spec.write_text("[sweep]\nseeds = 1000\n[params]\nhidden = [" + ", ".join(map(str, range(1, 1002))) + "]\n")
+    assert main([str(spec), "--out", str(tmp_path / "out")]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,96 @@
+"""End to end: the real command on a tiny spec writes every file, the same numbers whatever n_jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+from xorlab import runner
+from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
+from xorlab.config import SETTING_NAMES
+from xorlab.pipeline import run_sweep
+from xorlab.spec import load_spec
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def read_numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs = pd.read_csv(folder / "runs.csv").drop(columns="train_seconds")
+    curves = pd.read_csv(folder / "curves.csv")
+    return runs, curves
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory, request) -> Path:
+    from tests.conftest import TINY_SPEC
+
+    root = tmp_path_factory.mktemp("cli")
+    spec = root / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(root / "results"), "--n-jobs", "2")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_sweep_writes_every_file(two_workers: Path) -> None:
+    folder = two_workers / "results" / "tiny"
+    for name in ("runs.csv", "summary.csv", "curves.csv", "spec.toml", "meta.json", "journal.jsonl"):
+        assert (folder / name).is_file(), name
+    runs = pd.read_csv(folder / "runs.csv")
+    assert list(runs.columns) == list(RUN_COLUMNS)
+    assert len(runs) == 2 * 2 * 2 * 3 and runs["run_id"].is_unique
+    assert set(runs["status"]) <= {"ok", "diverged", "failed"}
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary.columns) == [*SETTING_NAMES, *SUMMARY_METRICS]
+    assert len(summary) == 8 and (summary["n_seeds"] == 3).all()
+    assert summary["solve_rate"].is_monotonic_decreasing
+    assert ((summary["solve_rate_low"] <= summary["solve_rate"]) & (summary["solve_rate"] <= summary["solve_rate_high"])).all()
+    curves = pd.read_csv(folder / "curves.csv")
+    assert list(curves.columns) == ["run_id", "epoch", "loss", "accuracy"]
+    assert set(curves["run_id"]) == set(runs["run_id"])
+    assert sorted(curves["epoch"].unique()) == list(range(0, 301, 50))
+    last = curves[curves["epoch"] == 300].set_index("run_id")["loss"]
+    np.testing.assert_allclose(last[runs["run_id"]].to_numpy(), runs["final_loss"].to_numpy(), rtol=1e-9)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (meta["runs_total"], meta["runs_reused"], meta["runs_trained"]) == (24, 0, 24)
+    for figure in ("solve_rate_heatmap.png", "loss_curves.png"):
+        data = (folder / "figures" / figure).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 20_000, figure
+
+
+def test_sweep_prints_best_configurations_and_counts(two_workers: Path) -> None:
+    result = run_cli("xorlab.sweep", str(two_workers / "tiny.toml"), "--out", str(two_workers / "results"))
+    assert result.returncode == 0
+    assert "best 5 of 8 configurations" in result.stdout
+    assert "runs: 24 total, 24 reused, 0 trained" in result.stdout
+    assert "status: " in result.stdout
+
+
+def test_numbers_do_not_depend_on_n_jobs_or_chunking(two_workers: Path, tmp_path: Path, monkeypatch) -> None:
+    one = run_cli("xorlab.sweep", str(two_workers / "tiny.toml"), "--out", str(tmp_path / "one"), "--n-jobs", "1", "--no-figures")
+    assert one.returncode == 0, one.stderr
+    monkeypatch.setattr(runner, "MIN_CHUNK_RUNS", 1)
+    monkeypatch.setattr(runner, "CHUNKS_PER_WORKER", 50)  # many tiny chunks, odd batches
+    run_sweep(load_spec(two_workers / "tiny.toml"), tmp_path / "small", n_jobs=2, figures=False)
+    expected = read_numbers(two_workers / "results" / "tiny")
+    for folder in (tmp_path / "one" / "tiny", tmp_path / "small" / "tiny"):
+        runs, curves = read_numbers(folder)
+        pd.testing.assert_frame_equal(runs, expected[0])
+        pd.testing.assert_frame_equal(curves, expected[1])
+
+
+def test_dry_run_prints_the_count_and_writes_nothing(tmp_path: Path, tiny_spec: Path) -> None:
+    result = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(tmp_path / "out"), "--dry-run")
+    assert result.returncode == 0
+    assert "24 runs" in result.stdout and "and 19 more" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_help() -> None:
+    result = run_cli("xorlab.sweep", "--help")
+    assert result.returncode == 0 and "--n-jobs" in result.stdout and "--dry-run" in result.stdout

@@ -1,0 +1,96 @@
+"""The batched engine against the reference loop, and bit-identity whatever the batch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from xorlab import engine
+from xorlab.config import RunConfig
+from xorlab.engine import train_batch
+from xorlab.reference import train_reference
+
+WELL_CONDITIONED = [
+    RunConfig(seed=s, hidden=h, activation=a, lr=lr, epochs=400, log_every=40, loss=loss)
+    for s in (0, 1)
+    for h in (2, 5)
+    for a in ("sigmoid", "tanh", "relu")
+    for lr, loss in ((0.5, "bce"), (1.0, "mse"))
+]
+
+
+def assert_same_numbers(a, b) -> None:
+    """Equal bits in every metric and every logged point."""
+    assert (a.status, a.solved, a.epochs_to_solve) == (b.status, b.solved, b.epochs_to_solve)
+    np.testing.assert_array_equal(a.curve_epoch, b.curve_epoch)
+    assert a.curve_loss.tobytes() == b.curve_loss.tobytes()
+    assert a.curve_accuracy.tobytes() == b.curve_accuracy.tobytes()
+
+
+@pytest.mark.parametrize("config", WELL_CONDITIONED, ids=lambda c: f"{c.activation}-h{c.hidden}-{c.loss}-s{c.seed}")
+def test_engine_matches_reference_loop(config: RunConfig) -> None:
+    (batched,) = [r for r in train_batch([config, replace(config, seed=99)]) if r.config == config]
+    reference = train_reference(config)
+    assert batched.status == reference.status == "ok"
+    assert batched.solved == reference.solved
+    assert batched.epochs_to_solve == reference.epochs_to_solve
+    np.testing.assert_allclose(batched.curve_loss, reference.curve_loss, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(batched.curve_accuracy, reference.curve_accuracy)
+
+
+def test_noisy_inputs_take_the_general_path_and_match_reference() -> None:
+    configs = [RunConfig(seed=s, hidden=3, activation="tanh", lr=0.5, samples=50, noise=0.1, epochs=200) for s in range(3)]
+    for batched, config in zip(train_batch(configs), configs):
+        reference = train_reference(config)
+        assert batched.solved == reference.solved
+        np.testing.assert_allclose(batched.curve_loss, reference.curve_loss, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_chaotic_runs_agree_in_status_and_early_loss(activation: str) -> None:
+    configs = [RunConfig(seed=s, hidden=4, activation=activation, lr=10.0, epochs=300, log_every=10) for s in range(4)]
+    for batched, config in zip(train_batch(configs), configs):
+        reference = train_reference(config)
+        assert batched.status == reference.status
+        np.testing.assert_allclose(batched.curve_loss[:3], reference.curve_loss[:3], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_a_run_gives_equal_bits_alone_in_a_pair_and_in_a_large_batch(dtype: str, noise: float, monkeypatch) -> None:
+    configs = [
+        RunConfig(seed=s, hidden=9, activation=a, lr=lr, epochs=120, log_every=7, dtype=dtype, noise=noise, samples=40 if noise else 1000)
+        for s in range(12)
+        for a, lr in (("tanh", 0.7),)
+    ] + [RunConfig(seed=s, hidden=9, activation="tanh", lr=3.0, epochs=120, log_every=7, dtype=dtype, noise=noise, samples=40 if noise else 1000) for s in range(12, 40)]
+    target = configs[5]
+    alone = train_batch([target])[0]
+    pair = train_batch([configs[4], target])[1]
+    large = train_batch(configs)[5]
+    monkeypatch.setattr(engine, "CACHE_ELEMENTS", 4 * 9 * 3)  # sub-batches of 3 runs
+    split = train_batch(configs)[5]
+    for other in (pair, large, split):
+        assert_same_numbers(alone, other)
+
+
+def test_divergence_is_recorded_not_raised() -> None:
+    config = RunConfig(seed=0, hidden=4, activation="relu", lr=1e200, epochs=50)
+    (result,) = train_batch([config])
+    reference = train_reference(config)
+    assert result.status == reference.status == "diverged"
+    assert not result.solved
+
+
+def test_float32_runs_and_mostly_agrees() -> None:
+    configs = [RunConfig(seed=s, hidden=4, activation="tanh", lr=1.0, epochs=1500, dtype="float32") for s in range(8)]
+    results32 = train_batch(configs)
+    results64 = train_batch([replace(c, dtype="float64") for c in configs])
+    assert sum(r.solved for r in results32) >= sum(r.solved for r in results64) - 1
+    assert all(r.status == "ok" for r in results32)
+
+
+def test_mixed_batch_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="batch_key"):
+        train_batch([RunConfig(seed=0, hidden=2), RunConfig(seed=0, hidden=3)])

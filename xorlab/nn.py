@@ -1,0 +1,167 @@
+"""The math of the tutorial's XOR net: activations, losses, data and initial weights.
+
+Every function writes into ``out`` when given one, so the batched engine can run without
+allocating; the reference trainer calls the same functions without ``out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def _sigmoid(z: Array, out: Array | None = None) -> Array:
+    """sigma(z) = 1 / (1 + exp(-z)), computed as 0.5 + 0.5 tanh(z / 2): no overflow for any z."""
+    out = np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    np.multiply(out, 0.5, out=out)
+    return np.add(out, 0.5, out=out)
+
+
+def _sigmoid_derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+    """sigma'(z) = a (1 - a) with a = sigma(z)."""
+    out = np.subtract(1.0, a, out=out)
+    return np.multiply(out, a, out=out)
+
+
+def _tanh(z: Array, out: Array | None = None) -> Array:
+    """tanh(z)."""
+    return np.tanh(z, out=out)
+
+
+def _tanh_derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+    """tanh'(z) = 1 - a^2 with a = tanh(z)."""
+    out = np.multiply(a, a, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+def _sigmoid_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
+    """sigma'(z) e = a e - a (a e): one pass less than forming the derivative first."""
+    np.multiply(a, ae, out=out)
+    return np.subtract(ae, out, out=out)
+
+
+def _tanh_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
+    """tanh'(z) e = e - a (a e)."""
+    np.multiply(a, ae, out=out)
+    return np.subtract(e, out, out=out)
+
+
+def _relu(z: Array, out: Array | None = None) -> Array:
+    """relu(z) = max(z, 0)."""
+    return np.maximum(z, 0.0, out=out)
+
+
+def _relu_derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+    """relu'(z) = 1 where z > 0, else 0 (0 at z = 0, as in the tutorial's backprop)."""
+    if out is None:
+        return (z > 0).astype(z.dtype)
+    return np.greater(z, 0.0, out=out, casting="unsafe")
+
+
+def _relu_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
+    """relu'(z) e = e where z > 0, else 0."""
+    np.greater(z, 0.0, out=out, casting="unsafe")
+    return np.multiply(out, e, out=out)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A hidden-layer activation: its value, its derivative (given z and the value a), and the
+    chain rule step g'(z) * e given a * e, which the engine uses to save a pass."""
+
+    value: Callable[..., Array]
+    derivative: Callable[..., Array]
+    chain: Callable[..., Array]
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation(_sigmoid, _sigmoid_derivative, _sigmoid_chain),
+    "tanh": Activation(_tanh, _tanh_derivative, _tanh_chain),
+    "relu": Activation(_relu, _relu_derivative, _relu_chain),
+}
+
+sigmoid = _sigmoid
+
+
+def _bce(z: Array, a: Array, y: Array) -> Array:
+    """Binary cross-entropy per sample, from the logit z: max(z,0) - z y + log(1 + exp(-|z|)).
+
+    Equal to -(y log a + (1-y) log(1-a)) but never takes log(0), whatever z is.
+    """
+    return np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+
+def _bce_delta(z: Array, a: Array, y: Array, out: Array | None = None) -> Array:
+    """d bce / d z = a - y (the sigmoid output and cross-entropy cancel)."""
+    return np.subtract(a, y, out=out)
+
+
+def _mse(z: Array, a: Array, y: Array) -> Array:
+    """Squared error per sample, (a - y)^2: the tutorial's 'regression approach'."""
+    return (a - y) ** 2
+
+
+def _mse_delta(z: Array, a: Array, y: Array, out: Array | None = None) -> Array:
+    """d mse / d z = 2 (a - y) a (1 - a)."""
+    out = np.subtract(a, y, out=out)
+    np.multiply(out, a, out=out)
+    np.multiply(out, 2.0, out=out)
+    return np.multiply(out, 1.0 - a, out=out)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-sample loss of the output logit z (a = sigmoid(z)) and its derivative in z."""
+
+    value: Callable[[Array, Array, Array], Array]
+    delta: Callable[..., Array]
+
+
+LOSSES: dict[str, Loss] = {
+    "bce": Loss(_bce, _bce_delta),
+    "mse": Loss(_mse, _mse_delta),
+}
+
+DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
+
+
+@dataclass
+class Problem:
+    """One run's data and initial weights, drawn from its seed alone.
+
+    Draw order: the input bits, then (only when noise > 0) the input noise, then W1, then W2.
+    """
+
+    bits: Array  # (2, samples) uint8 input bits, features row-wise as in the tutorial
+    noise: Array | None  # (2, samples) Gaussian input noise, or None for clean bits
+    W1: Array  # (hidden, 2)
+    W2: Array  # (1, hidden)
+
+    @property
+    def X(self) -> Array:
+        """The inputs, (2, samples)."""
+        X = self.bits.astype(np.float64)
+        return X if self.noise is None else X + self.noise
+
+    @property
+    def y(self) -> Array:
+        """The targets X0 xor X1, (1, samples)."""
+        return np.bitwise_xor(self.bits[0:1], self.bits[1:2]).astype(np.float64)
+
+
+def make_problem(
+    seed: int, samples: int, hidden: int, init_scale: float, noise: float = 0.0
+) -> Problem:
+    """Draw the data and initial weights of one run (biases start at zero)."""
+    rng = np.random.default_rng(seed)
+    packed = np.frombuffer(rng.bytes((2 * samples + 7) // 8), np.uint8)
+    bits = np.unpackbits(packed)[: 2 * samples].reshape(2, samples)
+    input_noise = noise * rng.standard_normal((2, samples)) if noise > 0 else None
+    W1 = rng.standard_normal((hidden, 2)) * init_scale
+    W2 = rng.standard_normal((1, hidden)) * init_scale
+    return Problem(bits, input_noise, W1, W2)

@@ -1,0 +1,208 @@
+"""One sweep from spec to results folder: expand, skip finished runs, train, write tables.
+
+    spec -> run configs -> minus runs already in the journal (resume) -> runner -> journal
+         -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shutil
+import sys
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xorlab import __version__
+from xorlab.config import SETTING_NAMES, RunConfig
+from xorlab.result import RunResult
+from xorlab.runner import BACKENDS, effective_workers, make_chunks
+from xorlab.search import SpecError
+from xorlab.spec import Spec, to_toml
+from xorlab.store import Journal, folder_lock, write_text, write_with
+
+MAX_RUNS = 1_000_000
+
+
+@dataclass
+class SweepReport:
+    """What one invocation did: counts, where the files are, and the tables."""
+
+    folder: Path
+    runs_total: int
+    runs_reused: int
+    runs_trained: int
+    statuses: Counter = field(default_factory=Counter)
+    summary: Any = None
+    interrupted: bool = False
+    dropped_lines: int = 0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_compatible(folder: Path, spec: Spec) -> None:
+    """Refuse to mix runs of a spec whose fixed settings differ into this folder."""
+    old_path = folder / "spec.toml"
+    if not old_path.exists():
+        return
+    try:
+        old_fixed = tomllib.loads(old_path.read_text()).get("train", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return
+    differ = [
+        f"{key} = {old_fixed[key]!r} -> {value!r}"
+        for key, value in spec.fixed.items()
+        if key in old_fixed and old_fixed[key] != value
+    ]
+    if differ:
+        raise SpecError(
+            f"{spec.path}: {folder} holds runs of a spec with other fixed settings "
+            f"({'; '.join(differ)}); choose a new [sweep] name, another --out, or --fresh"
+        )
+
+
+def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> Path:
+    """Create results/<name>/ (moving an old one aside with --fresh) and check it is writable."""
+    folder = parent / spec.name
+    if fresh and folder.exists():
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = folder.with_name(f"{folder.name}.old-{stamp}")
+        shutil.move(folder, aside)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise SpecError(f"cannot write results to {folder}: {error.strerror or error}") from None
+    return folder
+
+
+def run_sweep(
+    spec: Spec,
+    parent: Path,
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    address: str | None = None,
+    fresh: bool = False,
+    rerun_failed: bool = False,
+    figures: bool = True,
+    on_start: Callable[[int, int], None] | None = None,
+    on_results: Callable[[Sequence[RunResult]], None] | None = None,
+) -> SweepReport:
+    """Train every run of `spec` not yet finished in parent/<name>/, then write the outputs.
+
+    `on_start(total, todo)` and `on_results(results)` let the caller show progress.
+    KeyboardInterrupt stops training; finished runs are kept and the tables still written.
+    """
+    configs = list(spec.space())
+    if not configs:
+        raise SpecError(f"{spec.path}: the spec expands to no runs")
+    n_jobs = spec.run.n_jobs if n_jobs is None else n_jobs
+    backend = backend or spec.run.backend
+    address = spec.run.address if address is None else address
+    if not fresh and (parent / spec.name / "spec.toml").exists():
+        check_compatible(parent / spec.name, spec)
+    folder = prepare_folder(parent, spec, fresh)
+    with folder_lock(folder):
+        journal = Journal(folder)
+        journal.repair()
+        records = journal.read()
+        done = {
+            run_id
+            for run_id, record in records.items()
+            if not (rerun_failed and record["status"] == "failed")
+        }
+        todo = [c for c in configs if c.run_id not in done]
+        report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
+        report.dropped_lines = journal.dropped
+        started = _now()
+        write_text(folder / "spec.toml", to_toml(spec.to_dict()))
+        if on_start:
+            on_start(len(configs), len(todo))
+        chunks = make_chunks(todo, effective_workers(n_jobs))
+        try:
+            for results in BACKENDS[backend](chunks, n_jobs, spec.run.imports, address):
+                journal.append(results)
+                report.runs_trained += len(results)
+                if on_results:
+                    on_results(results)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        records = journal.read()
+        report.summary = write_outputs(folder, spec, configs, records, figures=figures)
+        ordered = [records[c.run_id] for c in configs if c.run_id in records]
+        report.statuses = Counter(r["status"] for r in ordered)
+        _write_meta(folder, spec, report, started, n_jobs, backend)
+    return report
+
+
+def write_outputs(
+    folder: Path,
+    spec: Spec,
+    configs: Sequence[RunConfig],
+    records: dict[str, dict[str, Any]],
+    figures: bool = True,
+):
+    """(Re)write runs.csv, summary.csv, curves.csv and the figures for the spec's runs."""
+    from xorlab.analysis import runs_table, summary_table
+    from xorlab.store import curves_table
+
+    ordered = [records[c.run_id] for c in configs if c.run_id in records]
+    runs = runs_table(ordered)
+    summary = summary_table(runs)
+    write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
+    write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
+    curves = curves_table(ordered)
+    write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
+    if figures and ordered:
+        from xorlab.figures import write_figures
+
+        write_figures(folder / "figures", runs, summary, curves, swept=list(spec.params))
+    return summary
+
+
+def _write_curves(handle, curves: dict[str, np.ndarray]) -> None:
+    """Long-format CSV, fast: run_id,epoch,loss,accuracy."""
+    handle.write(b"run_id,epoch,loss,accuracy\n")
+    rows = zip(curves["run_id"], curves["epoch"], curves["loss"], curves["accuracy"])
+    handle.write("".join(f"{r},{e},{loss:.10g},{acc:.6g}\n" for r, e, loss, acc in rows).encode())
+
+
+def _write_meta(
+    folder: Path, spec: Spec, report: SweepReport, started: str, n_jobs: int, backend: str
+) -> None:
+    import joblib
+    import pandas
+
+    meta = {
+        "xorlab": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pandas.__version__,
+        "joblib": joblib.__version__,
+        "platform": platform.platform(),
+        "command": sys.argv,
+        "spec": str(spec.path),
+        "started": started,
+        "finished": _now(),
+        "interrupted": report.interrupted,
+        "n_jobs": n_jobs,
+        "backend": backend,
+        "runs_total": report.runs_total,
+        "runs_reused": report.runs_reused,
+        "runs_trained": report.runs_trained,
+        "statuses": dict(report.statuses),
+        "settings": list(SETTING_NAMES),
+    }
+    write_text(folder / "meta.json", json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,76 @@
+"""What one training run produces: its metrics and its logged curve."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xorlab.config import RunConfig
+
+STATUSES = ("ok", "diverged", "failed")
+
+
+@dataclass
+class RunResult:
+    """Metrics of one finished run (see the README for each field) and its curve."""
+
+    config: RunConfig
+    status: str
+    final_loss: float = math.nan
+    final_accuracy: float = math.nan
+    solved: bool = False
+    epochs_to_solve: int | None = None
+    train_seconds: float = 0.0
+    error: str = ""
+    curve_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    curve_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    curve_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+
+def logged_epochs(epochs: int, log_every: int) -> np.ndarray:
+    """Epochs at which the curve is logged: 0, log_every, 2 log_every, ... and always `epochs`."""
+    points = np.arange(0, epochs + 1, log_every)
+    if points[-1] != epochs:
+        points = np.append(points, epochs)
+    return points
+
+
+def summarize_curve(
+    config: RunConfig,
+    epoch: np.ndarray,
+    loss: np.ndarray,
+    accuracy: np.ndarray,
+    weights_finite: bool,
+    train_seconds: float = 0.0,
+) -> RunResult:
+    """Turn a run's logged curve into its metrics; NaN/inf anywhere means `diverged`."""
+    diverged = not weights_finite or not np.isfinite(loss).all()
+    solved = not diverged and accuracy[-1] == 1.0
+    epochs_to_solve = None
+    if solved:
+        unsolved = np.flatnonzero(accuracy < 1.0)
+        epochs_to_solve = int(epoch[unsolved[-1] + 1] if unsolved.size else epoch[0])
+    return RunResult(
+        config=config,
+        status="diverged" if diverged else "ok",
+        final_loss=float(loss[-1]),
+        final_accuracy=float(accuracy[-1]),
+        solved=bool(solved),
+        epochs_to_solve=epochs_to_solve,
+        train_seconds=train_seconds,
+        curve_epoch=epoch,
+        curve_loss=loss,
+        curve_accuracy=accuracy,
+    )
+
+
+def failed_result(config: RunConfig, error: BaseException | str) -> RunResult:
+    """A run that raised (or killed its worker): recorded, not fatal."""
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return RunResult(config=config, status="failed", error=message)
