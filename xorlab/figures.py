@@ -21,7 +21,15 @@ MAX_HEATMAP_VALUES = 16
 
 
 def _new_axes(ax: Axes | None) -> Axes:
-    return ax if ax is not None else Figure(figsize=(5, 4), layout="constrained").add_subplot()
+    return ax if ax is not None else Figure(figsize=(5, 4)).add_subplot()
+
+
+def _panels(count: int, width: float = 4.2, height: float = 3.8, sharey: bool = False):
+    """A figure with `count` side-by-side panels and fixed margins (fast: no layout engine)."""
+    figure = Figure(figsize=(width * count + 0.6, height))
+    axes = figure.subplots(1, count, sharey=sharey, squeeze=False)[0]
+    figure.subplots_adjust(left=0.9 / (width * count + 0.6), right=0.97, bottom=0.13, top=0.84, wspace=0.3)
+    return figure, axes
 
 
 def _label(value: object) -> str:
@@ -47,11 +55,10 @@ def solve_rate_heatmap(
                 text = f"{int(solved.iat[i, j])}/{int(total.iat[i, j])}"
                 color = "black" if rate[i, j] > 0.6 else "white"
                 ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
-    ax.set_xticks(range(len(col_values)), [_label(v) for v in col_values])
+    ax.set_xticks(range(len(col_values)), [_label(v) for v in col_values], rotation=45 if len(col_values) > 5 else 0)
     ax.set_yticks(range(len(row_values)), [_label(v) for v in row_values])
     ax.set_xlabel(f"{columns}")
     ax.set_ylabel(f"{rows}")
-    ax.figure.colorbar(image, ax=ax, label="solve rate (seeds solved / seeds)")
     return ax
 
 
@@ -92,8 +99,7 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """One panel per activation, one line per hidden size, each at its best learning rate."""
     activations = sorted(runs["activation"].unique())
     hidden_values = sorted(runs["hidden"].unique())
-    figure = Figure(figsize=(4.2 * len(activations), 3.8), layout="constrained")
-    axes = figure.subplots(1, len(activations), sharey=True, squeeze=False)[0]
+    figure, axes = _panels(len(activations), sharey=True)
     colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
     best = best_configurations(runs, "activation", "hidden")
     for ax, activation in zip(axes, activations):
@@ -122,13 +128,13 @@ def _sequential(n: int) -> list:
 
 def heatmap_figure(runs: pd.DataFrame, rows: str, columns: str, panels: str | None) -> Figure:
     panel_values = sorted(runs[panels].unique()) if panels else [None]
-    figure = Figure(figsize=(4.6 * len(panel_values), 3.8), layout="constrained")
-    axes = figure.subplots(1, len(panel_values), squeeze=False)[0]
+    figure, axes = _panels(len(panel_values), width=4.0)
     for ax, value in zip(axes, panel_values):
         subset = runs if value is None else runs[runs[panels] == value]
         solve_rate_heatmap(subset, rows, columns, ax)
         if value is not None:
             ax.set_title(f"{panels} = {value}", color=ACTIVATION_COLORS.get(value, "black"))
+    figure.colorbar(axes[0].images[0], ax=list(axes), label="solve rate", fraction=0.03, pad=0.02)
     figure.suptitle(f"Solve rate over {rows} x {columns} (cells: seeds solved / seeds)")
     return figure
 

@@ -11,6 +11,7 @@ import json
 import platform
 import shutil
 import sys
+import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -131,6 +132,10 @@ def run_sweep(
         if on_start:
             on_start(len(configs), len(todo))
         chunks = make_chunks(todo, effective_workers(n_jobs))
+        # The main process mostly waits while workers train: import the table and figure
+        # libraries meanwhile, so writing the outputs starts at once.
+        preload = threading.Thread(target=_import_output_modules, daemon=True)
+        preload.start()
         try:
             for results in BACKENDS[backend](chunks, n_jobs, spec.run.imports, address):
                 journal.append(results)
@@ -139,12 +144,18 @@ def run_sweep(
                     on_results(results)
         except KeyboardInterrupt:
             report.interrupted = True
+        preload.join()
         records = journal.read()
         report.summary = write_outputs(folder, spec, configs, records, figures=figures)
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)
         _write_meta(folder, spec, report, started, n_jobs, backend)
     return report
+
+
+def _import_output_modules() -> None:
+    import xorlab.analysis  # noqa: F401  (pandas)
+    import xorlab.figures  # noqa: F401  (matplotlib)
 
 
 def write_outputs(
