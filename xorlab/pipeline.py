@@ -145,7 +145,7 @@ def run_sweep(
         except KeyboardInterrupt:
             report.interrupted = True
         preload.join()
-        records = journal.read()
+        records = journal.read()  # every finished run, this invocation's and earlier ones
         report.summary = write_outputs(folder, spec, configs, records, figures=figures)
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)

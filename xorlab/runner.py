@@ -24,8 +24,8 @@ from xorlab.result import RunResult, failed_result
 
 log = logging.getLogger(__name__)
 
-CHUNKS_PER_WORKER = 8  # enough for load balance and a smooth progress bar
-MIN_CHUNK_RUNS = 16  # below this, per-epoch numpy overhead dominates the batch
+CHUNKS_PER_WORKER = 4  # enough for load balance and a moving progress bar
+MIN_CHUNK_RUNS = 64  # smaller batches lose throughput to per-epoch numpy call overhead
 
 
 def train_chunk(configs: Sequence[RunConfig], imports: Sequence[str] = ()) -> list[RunResult]:
@@ -61,7 +61,7 @@ def make_chunks(configs: Sequence[RunConfig], workers: int) -> list[list[RunConf
         runs = list(group)
         size = round(target / run_cost(runs[0]))
         size = max(MIN_CHUNK_RUNS, min(size, batch_size(runs[0])))
-        pieces = math.ceil(len(runs) / size)
+        pieces = max(1, len(runs) // size)
         step = math.ceil(len(runs) / pieces)
         chunks.extend(runs[i : i + step] for i in range(0, len(runs), step))
     chunks.sort(key=lambda chunk: -sum(map(run_cost, chunk)))
