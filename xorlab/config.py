@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -13,48 +13,42 @@ from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES
 
 @dataclass(frozen=True)
 class Setting:
-    """A training setting: its type, default, the rule a value must meet, and its doc line."""
+    """A training setting: its type, default, doc line, and the rule a value must meet
+    (a check with its wording, or a registry whose names are the allowed values)."""
 
     kind: type
     default: Any
-    check: Callable[[Any], bool]
-    allowed: str
     doc: str
+    check: Callable[[Any], bool] = lambda value: True
+    rule: str = ""
+    options: Mapping[str, Any] | None = None
+
+    @property
+    def allowed(self) -> str:
+        if self.options is not None:  # read at call time: plugins may register more names
+            return "one of " + ", ".join(repr(k) for k in self.options)
+        return self.rule
+
+    def accepts(self, value: Any) -> bool:
+        return value in self.options if self.options is not None else self.check(value)
 
 
-def _choice(options: dict) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v in options), "one of " + ", ".join(repr(k) for k in options)
+def _at_least(bound: float, kind: type) -> tuple[Callable[[Any], bool], str]:
+    name = "an integer" if kind is int else "a number"
+    return (lambda value: value >= bound), f"{name} >= {bound:g}"
 
 
 SETTINGS: dict[str, Setting] = {
-    "hidden": Setting(int, 2, lambda v: v >= 1, "an integer >= 1", "hidden units"),
-    "activation": Setting(
-        str, "sigmoid", *_choice(ACTIVATIONS), "hidden-layer activation"
-    ),
-    "lr": Setting(float, 0.1, lambda v: v > 0, "a number > 0", "learning rate"),
-    "epochs": Setting(int, 2000, lambda v: v >= 1, "an integer >= 1", "gradient steps"),
-    "samples": Setting(
-        int, 1000, lambda v: v >= 1, "an integer >= 1", "training samples"
-    ),
-    "init_scale": Setting(
-        float,
-        0.01,
-        lambda v: v >= 0,
-        "a number >= 0",
-        "initial weights ~ randn * init_scale",
-    ),
-    "loss": Setting(str, "bce", *_choice(LOSSES), "training loss"),
-    "log_every": Setting(
-        int, 50, lambda v: v >= 1, "an integer >= 1", "curve logging interval (epochs)"
-    ),
-    "dtype": Setting(str, "float64", *_choice(DTYPES), "floating-point precision"),
-    "noise": Setting(
-        float,
-        0.0,
-        lambda v: v >= 0,
-        "a number >= 0",
-        "std of Gaussian noise added to inputs",
-    ),
+    "hidden": Setting(int, 2, "hidden units", *_at_least(1, int)),
+    "activation": Setting(str, "sigmoid", "hidden-layer activation", options=ACTIVATIONS),
+    "lr": Setting(float, 0.1, "learning rate", lambda value: value > 0, "a number > 0"),
+    "epochs": Setting(int, 2000, "gradient-descent steps", *_at_least(1, int)),
+    "samples": Setting(int, 1000, "training samples", *_at_least(1, int)),
+    "init_scale": Setting(float, 0.01, "initial weights ~ randn * init_scale", *_at_least(0, float)),
+    "loss": Setting(str, "bce", "training loss", options=LOSSES),
+    "log_every": Setting(int, 50, "curve logging interval in epochs", *_at_least(1, int)),
+    "dtype": Setting(str, "float64", "floating-point precision", options=DTYPES),
+    "noise": Setting(float, 0.0, "std of Gaussian noise added to the inputs", *_at_least(0, float)),
 }
 
 
@@ -109,6 +103,6 @@ def coerce(name: str, value: Any) -> Any:
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TypeError(f"must be {SETTINGS[name].allowed}, got {value!r}")
-    if not SETTINGS[name].check(value):
+    if not SETTINGS[name].accepts(value):
         raise ValueError(f"must be {SETTINGS[name].allowed}, got {value!r}")
     return value

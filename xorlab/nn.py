@@ -39,18 +39,6 @@ def _tanh_derivative(z: Array, a: Array, out: Array | None = None) -> Array:
     return np.subtract(1.0, out, out=out)
 
 
-def _sigmoid_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
-    """sigma'(z) e = a e - a (a e): one pass less than forming the derivative first."""
-    np.multiply(a, ae, out=out)
-    return np.subtract(ae, out, out=out)
-
-
-def _tanh_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
-    """tanh'(z) e = e - a (a e)."""
-    np.multiply(a, ae, out=out)
-    return np.subtract(e, out, out=out)
-
-
 def _relu(z: Array, out: Array | None = None) -> Array:
     """relu(z) = max(z, 0)."""
     return np.maximum(z, 0.0, out=out)
@@ -63,26 +51,18 @@ def _relu_derivative(z: Array, a: Array, out: Array | None = None) -> Array:
     return np.greater(z, 0.0, out=out, casting="unsafe")
 
 
-def _relu_chain(z: Array, a: Array, ae: Array, e: Array, out: Array) -> Array:
-    """relu'(z) e = e where z > 0, else 0."""
-    np.greater(z, 0.0, out=out, casting="unsafe")
-    return np.multiply(out, e, out=out)
-
-
 @dataclass(frozen=True)
 class Activation:
-    """A hidden-layer activation: its value, its derivative (given z and the value a), and the
-    chain rule step g'(z) * e given a * e, which the engine uses to save a pass."""
+    """A hidden-layer activation: its value and its derivative (given z and the value a)."""
 
     value: Callable[..., Array]
     derivative: Callable[..., Array]
-    chain: Callable[..., Array]
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation(_sigmoid, _sigmoid_derivative, _sigmoid_chain),
-    "tanh": Activation(_tanh, _tanh_derivative, _tanh_chain),
-    "relu": Activation(_relu, _relu_derivative, _relu_chain),
+    "sigmoid": Activation(_sigmoid, _sigmoid_derivative),
+    "tanh": Activation(_tanh, _tanh_derivative),
+    "relu": Activation(_relu, _relu_derivative),
 }
 
 sigmoid = _sigmoid

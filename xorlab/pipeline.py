@@ -27,7 +27,7 @@ from xorlab.result import RunResult
 from xorlab.runner import BACKENDS, effective_workers, make_chunks
 from xorlab.search import SpecError
 from xorlab.spec import Spec, to_toml
-from xorlab.store import Journal, folder_lock, write_text, write_with
+from xorlab.store import Journal, folder_lock, remove_stale_temporaries, write_text, write_with
 
 MAX_RUNS = 1_000_000
 
@@ -44,6 +44,7 @@ class SweepReport:
     summary: Any = None
     interrupted: bool = False
     dropped_lines: int = 0
+    moved_aside: Path | None = None
 
 
 def _now() -> str:
@@ -71,12 +72,17 @@ def check_compatible(folder: Path, spec: Spec) -> None:
         )
 
 
-def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> Path:
-    """Create results/<name>/ (moving an old one aside with --fresh) and check it is writable."""
+def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> tuple[Path, Path | None]:
+    """Create results/<name>/ and check it is writable; with `fresh`, an old folder is moved
+    aside (never deleted) and its new place returned."""
     folder = parent / spec.name
+    aside = None
     if fresh and folder.exists():
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = folder.with_name(f"{folder.name}.old-{stamp}")
+        counter = 1
+        while aside.exists():
+            aside, counter = folder.with_name(f"{folder.name}.old-{stamp}-{counter}"), counter + 1
         shutil.move(folder, aside)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,7 +91,7 @@ def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> Path:
         probe.unlink()
     except OSError as error:
         raise SpecError(f"cannot write results to {folder}: {error.strerror or error}") from None
-    return folder
+    return folder, aside
 
 
 def run_sweep(
@@ -114,8 +120,9 @@ def run_sweep(
     address = spec.run.address if address is None else address
     if not fresh and (parent / spec.name / "spec.toml").exists():
         check_compatible(parent / spec.name, spec)
-    folder = prepare_folder(parent, spec, fresh)
+    folder, moved_aside = prepare_folder(parent, spec, fresh)
     with folder_lock(folder):
+        remove_stale_temporaries(folder)
         journal = Journal(folder)
         journal.repair()
         records = journal.read()
@@ -127,6 +134,7 @@ def run_sweep(
         todo = [c for c in configs if c.run_id not in done]
         report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
         report.dropped_lines = journal.dropped
+        report.moved_aside = moved_aside
         started = _now()
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
         if on_start:

@@ -12,11 +12,15 @@ def varying_settings(summary: pd.DataFrame) -> list[str]:
     return [s for s in SETTING_NAMES if s in summary and summary[s].nunique(dropna=False) > 1]
 
 
+def _format_value(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def best_table(summary: pd.DataFrame, n: int = 5) -> str:
     """The top configurations as an aligned text table."""
     settings = varying_settings(summary)
     top = summary.head(n)
-    table = pd.DataFrame({s: top[s] for s in settings})
+    table = pd.DataFrame({s: top[s].map(_format_value) for s in settings})
     finished = top["n_seeds"] - top["failed"]
     table["solved"] = [f"{round(r * f)}/{f}" if f else "-" for r, f in zip(top["solve_rate"].fillna(0), finished)]
     table["solve_rate_95%"] = [

@@ -7,6 +7,7 @@ is allowed, so the command line can print it as one line.
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -157,6 +158,7 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
                     key,
                     "unknown key; " + _did_you_mean(key, SECTIONS[section]),
                 )
+    run = _parse_run(reader, data.get("run", {}))  # first: its imports may add activations
     sweep = data.get("sweep", {})
     params = data.get("params", {})
     train = data.get("train", {})
@@ -250,7 +252,6 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
                 raise reader.error("train", key, str(error)) from None
         else:
             fixed[key] = setting.default
-    run = _parse_run(reader, data.get("run", {}))
     return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
 
 
@@ -344,6 +345,11 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
         raise reader.error(
             "run", "imports", f"must be a list of module names, got {imports!r}"
         )
+    for module in imports:
+        try:
+            importlib.import_module(module)
+        except Exception as error:
+            raise reader.error("run", "imports", f"cannot import {module!r}: {error}") from None
     return RunOptions(n_jobs, backend, address, tuple(imports))
 
 

@@ -51,6 +51,13 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files left by a process killed mid-write (call under the lock)."""
+    for pattern in (".*.tmp", "figures/.*.tmp"):
+        for stale in folder.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> None:
     with atomic_write(path) as handle:
         handle.write(text)
@@ -158,6 +165,7 @@ class Journal:
             data = handle.read()
             if data and not data.endswith(b"\n"):
                 handle.truncate(data.rfind(b"\n") + 1)
+                self.dropped += 1
 
     def append(self, results: Iterable[RunResult]) -> None:
         lines = "".join(json.dumps(result_to_record(r)) + "\n" for r in results)

@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except FolderLocked as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C while the tables were being written
+        print(f"\ninterrupted; finished runs are kept: rerun {args.spec} to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return _finish(report, args)
 
 
@@ -114,6 +117,8 @@ class _Progress:
 
 def _finish(report, args) -> int:
     counts = report.statuses
+    if report.moved_aside:
+        print(f"--fresh: the previous results were moved to {report.moved_aside}", file=sys.stderr)
     if report.dropped_lines:
         print(f"note: dropped {report.dropped_lines} torn journal line(s) from an interrupted run", file=sys.stderr)
     if report.summary is not None and len(report.summary):

@@ -1,0 +1,266 @@
+"""Sweeps that survive: resume, kill -9, Ctrl-C, failing and crashing runs, locks, changed specs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import REPO, TINY_SPEC, run_cli
+from xorlab.search import SpecError
+from xorlab.spec import SECTIONS, parse_spec
+
+# 24 batch keys x 8 runs: many small chunks, so the journal grows during the sweep.
+SLOW_SPEC = """
+[sweep]
+name = "slow"
+seeds = 4
+[params]
+hidden = [2, 3, 4, 5, 6, 7, 8, 9]
+activation = ["sigmoid", "tanh", "relu"]
+lr = [0.5, 2.0]
+[train]
+epochs = 6000
+log_every = 100
+"""
+
+
+def numbers(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds")
+
+
+def meta(folder: Path) -> dict:
+    return json.loads((folder / "meta.json").read_text())
+
+
+def journal_lines(folder: Path) -> int:
+    path = folder / "journal.jsonl"
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def start_sweep(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), "--no-progress", "--n-jobs", "2", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """The slow spec and the runs table of an uninterrupted sweep of it."""
+    root = tmp_path_factory.mktemp("slow")
+    spec = root / "slow.toml"
+    spec.write_text(SLOW_SPEC)
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(root / "clean"), "--no-figures")
+    assert result.returncode == 0, result.stderr
+    return spec, numbers(root / "clean" / "slow")
+
+
+@pytest.mark.parametrize("moment", ["early", "middle", "late"])
+def test_kill_9_then_resume_gives_the_uninterrupted_tables(moment: str, slow, tmp_path: Path) -> None:
+    spec, expected = slow
+    folder = tmp_path / "slow"
+    process = start_sweep(spec, tmp_path)
+    if moment == "early":
+        time.sleep(0.3)
+    elif moment == "middle":
+        wait_for(lambda: journal_lines(folder) >= 40)
+    else:  # all runs journaled: tables and figures are being written
+        wait_for(lambda: journal_lines(folder) >= len(expected) or process.poll() is not None)
+    process.kill()
+    process.wait()
+    killed_with = journal_lines(folder)
+    assert killed_with < len(expected) or moment == "late"
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(numbers(folder), expected)
+    counts = meta(folder)
+    assert counts["runs_reused"] >= killed_with - 8 and counts["runs_reused"] + counts["runs_trained"] == len(expected)
+    assert not list(folder.glob(".*.tmp")) and not (folder / ".lock").exists()
+
+
+def test_torn_journal_line_is_dropped_not_fatal(slow, tmp_path: Path) -> None:
+    spec, expected = slow
+    folder = tmp_path / "slow"
+    assert run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures").returncode == 0
+    lines = (folder / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    (folder / "journal.jsonl").write_bytes(b"".join(lines[:-3]) + lines[-3][: len(lines[-3]) // 2])
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    assert result.returncode == 0, result.stderr
+    assert "dropped 1 torn journal line" in result.stderr
+    assert "3 trained" in result.stdout
+    pd.testing.assert_frame_equal(numbers(folder), expected)
+
+
+def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path) -> None:
+    spec, expected = slow
+    folder = tmp_path / "slow"
+    process = start_sweep(spec, tmp_path)
+    wait_for(lambda: journal_lines(folder) >= 16)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 10
+    assert process.returncode == 130, stderr
+    assert "resume with: python -m xorlab.sweep" in stderr and "Traceback" not in stderr
+    kept = journal_lines(folder)
+    assert 16 <= kept < len(expected)
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    assert result.returncode == 0
+    assert meta(folder)["runs_reused"] == kept
+    pd.testing.assert_frame_equal(numbers(folder), expected)
+
+
+CRASH_SPEC = """
+[sweep]
+name = "crash"
+seeds = 2
+[params]
+activation = ["tanh", "{bad}"]
+init_scale = [0.01, 10.0]
+lr = [1.0, 1e200]
+[train]
+epochs = 200
+hidden = 3
+[run]
+imports = ["xorlab_test_plugins"]
+"""
+
+
+def run_crash_spec(bad: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:
+    tmp_path.mkdir(exist_ok=True)
+    spec = tmp_path / "crash.toml"
+    spec.write_text(CRASH_SPEC.format(bad=bad))
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--n-jobs", "2", "--no-figures", *extra,
+                     timeout=120, env_extra={"XORLAB_TEST_MARKERS": str(markers)})
+    runs = pd.read_csv(tmp_path / "crash" / "runs.csv") if (tmp_path / "crash" / "runs.csv").exists() else None
+    return result, runs
+
+
+def test_a_raising_run_is_failed_a_diverging_run_is_diverged_the_rest_ok(tmp_path: Path) -> None:
+    result, runs = run_crash_spec("boom", tmp_path)
+    assert result.returncode == 0, result.stderr
+    bad = (runs["activation"] == "boom") & ((runs["init_scale"] == 10.0) | (runs["lr"] == 1e200))
+    assert (runs.loc[bad, "status"] == "failed").all()
+    assert runs.loc[bad, "error"].str.contains("ValueError: boom").all()
+    assert (runs.loc[(runs["activation"] == "tanh") & (runs["lr"] == 1e200), "status"] == "diverged").all()
+    assert (runs.loc[~bad & (runs["lr"] == 1.0), "status"] == "ok").all()
+    assert "status: 6 ok, 4 diverged, 6 failed" in result.stdout
+    again, _ = run_crash_spec("boom", tmp_path / "again", "--fail-fast")
+    assert again.returncode == 1
+
+
+def test_a_run_that_kills_its_worker_every_time_is_failed_and_the_sweep_completes(tmp_path: Path) -> None:
+    result, runs = run_crash_spec("kill", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(runs) == 16
+    bad = (runs["activation"] == "kill") & ((runs["init_scale"] == 10.0) | (runs["lr"] == 1e200))
+    assert (runs.loc[bad, "status"] == "failed").all()
+    assert runs.loc[bad, "error"].str.contains("worker process died").all()
+    assert (runs.loc[~bad, "status"] != "failed").all()
+
+
+def test_a_worker_killed_once_gets_its_runs_retried(tmp_path: Path) -> None:
+    result, runs = run_crash_spec("killonce", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "markers" / "killed-once").exists()
+    assert (runs["status"] != "failed").all() and len(runs) == 16
+
+
+def test_a_second_sweep_on_the_same_folder_refuses(slow, tmp_path: Path) -> None:
+    spec, _ = slow
+    first = start_sweep(spec, tmp_path)
+    try:
+        wait_for(lambda: (tmp_path / "slow" / ".lock").exists())
+        second = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path))
+        assert second.returncode == 2
+        assert f"in use by another sweep (pid {first.pid})" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_a_stale_lock_from_a_dead_process_is_taken_over(tiny_spec: Path, tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "out" / "tiny"
+    folder.mkdir(parents=True)
+    (folder / ".lock").write_text(f"{dead.pid} {os.uname().nodename}\n")
+    result = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(tmp_path / "out"), "--no-figures")
+    assert result.returncode == 0, result.stderr
+
+
+def test_widening_trains_only_new_runs_and_a_changed_spec_is_refused(tiny_spec: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--no-figures").returncode == 0
+    tiny_spec.write_text(TINY_SPEC.replace("seeds = 3", "seeds = 5").replace("lr = [0.1, 1.0]", "lr = [0.1, 1.0, 3.0]"))
+    result = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--no-figures")
+    assert result.returncode == 0
+    counts = meta(out / "tiny")
+    assert (counts["runs_total"], counts["runs_reused"], counts["runs_trained"]) == (60, 24, 36)
+    assert "runs: 60 total, 24 reused, 36 trained" in result.stdout
+
+    tiny_spec.write_text(TINY_SPEC.replace("epochs = 300", "epochs = 200"))
+    refused = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out))
+    assert refused.returncode == 2
+    assert "epochs = 300 -> 200" in refused.stderr and "--fresh" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+    fresh = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--fresh", "--no-figures")
+    assert fresh.returncode == 0
+    assert "moved to" in fresh.stderr
+    assert meta(out / "tiny")["runs_reused"] == 0
+    assert [p.name for p in out.glob("tiny.old-*")]  # never deleted silently
+
+
+def test_rerun_failed_retrains_only_failed_runs(tmp_path: Path) -> None:
+    result, _ = run_crash_spec("boom", tmp_path)
+    again = run_cli("xorlab.sweep", str(tmp_path / "crash.toml"), "--out", str(tmp_path), "--rerun-failed", "--no-figures")
+    assert again.returncode == 0
+    assert "runs: 16 total, 10 reused, 6 trained" in again.stdout
+
+
+toml_scalars = st.one_of(
+    st.integers(-5, 50), st.floats(-10, 100, allow_nan=False), st.booleans(),
+    st.sampled_from(["tanh", "relu", "sigmoid", "grid", "random", "bce", "float32", "x", ""]),
+)
+toml_values = st.one_of(
+    toml_scalars,
+    st.lists(toml_scalars, max_size=4),
+    st.fixed_dictionaries({}, optional={"distribution": st.sampled_from(["uniform", "loguniform", "int", "logint", "normal"]), "low": toml_scalars, "high": toml_scalars}),
+)
+keys = st.sampled_from([k for keys in SECTIONS.values() for k in keys] + ["hiden", "seed"])
+tables = st.dictionaries(st.sampled_from([*SECTIONS, "extra"]), st.dictionaries(keys, toml_values, max_size=6), max_size=4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables)
+def test_loader_accepts_or_raises_its_own_clear_error(data: dict) -> None:
+    for table in data.values():
+        table.pop("imports", None)  # importing arbitrary module names is not the point here
+    try:
+        spec = parse_spec(data, Path("generated.toml"))
+    except SpecError as error:
+        assert str(error).startswith("generated.toml") and "\n" not in str(error)
+        return
+    assert spec.method in ("grid", "random")
