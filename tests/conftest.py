@@ -13,10 +13,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300, env_extra: dict | None = None, **kwargs
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env_extra: dict | None = None,
+    **kwargs,
 ) -> subprocess.CompletedProcess:
     """Run `python -m <module> args...` and capture its output (test plugins importable)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO), **(env_extra or {})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO),
+        **(env_extra or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=cwd,

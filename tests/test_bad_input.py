@@ -23,17 +23,26 @@ epochs = 10
 BAD_SPECS = {
     "syntax": ("[sweep]\nseeds = = 3\n", ["invalid TOML", "line 2"]),
     "unknown section": ("[sweeps]\nseeds = 2\n", ["[sweeps]", "did you mean 'sweep'"]),
-    "misspelt key": (GOOD.replace("hidden", "hiden"), ["params.hiden", "did you mean 'hidden'", ":5:"]),
+    "misspelt key": (
+        GOOD.replace("hidden", "hiden"),
+        ["params.hiden", "did you mean 'hidden'", ":5:"],
+    ),
     "unknown train key": (GOOD + "epoch = 3\n", ["train.epoch", "did you mean 'epochs'"]),
     "wrong type": (GOOD.replace("epochs = 10", 'epochs = "ten"'), ["train.epochs", "integer >= 1"]),
     "empty list": (GOOD.replace("hidden = [2]", "hidden = []"), ["params.hidden", "empty list"]),
     "lr <= 0": (GOOD.replace("lr = [0.1]", "lr = [0.1, 0.0]"), ["params.lr", "> 0"]),
     "hidden < 1": (GOOD.replace("hidden = [2]", "hidden = [0]"), ["params.hidden", ">= 1"]),
     "epochs < 1": (GOOD.replace("epochs = 10", "epochs = 0"), ["train.epochs", ">= 1"]),
-    "unknown activation": (GOOD + "activation = 'swish'\n", ["train.activation", "'sigmoid', 'tanh', 'relu'"]),
+    "unknown activation": (
+        GOOD + "activation = 'swish'\n",
+        ["train.activation", "'sigmoid', 'tanh', 'relu'"],
+    ),
     "unknown loss": (GOOD + "loss = 'hinge'\n", ["train.loss", "'bce', 'mse'"]),
     "swept and fixed": (GOOD + "hidden = 3\n", ["params.hidden", "both swept"]),
-    "scalar in params": (GOOD.replace("hidden = [2]", "hidden = 2"), ["params.hidden", "list of values"]),
+    "scalar in params": (
+        GOOD.replace("hidden = [2]", "hidden = 2"),
+        ["params.hidden", "list of values"],
+    ),
     "low >= high": (
         "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'loguniform', low = 1.0, high = 0.5 }\n",
         ["params.lr", "low < high"],
@@ -42,10 +51,22 @@ BAD_SPECS = {
         "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'loguniform', low = 0.0, high = 1.0 }\n",
         ["params.lr", "low > 0"],
     ),
-    "trials missing": ("[sweep]\nmethod='random'\n[params]\nlr=[0.1]\n", ["[sweep]", "needs `trials`"]),
-    "trials for grid": (GOOD.replace("seeds = 2", "seeds = 2\ntrials = 4"), ["sweep.trials", "only applies"]),
-    "distribution in grid": (GOOD.replace("lr = [0.1]", "lr = { distribution = 'uniform', low = 0.1, high = 1.0 }"), ["params.lr", "method = 'random'"]),
-    "bad method": (GOOD.replace("seeds = 2", "seeds = 2\nmethod = 'bayes'"), ["sweep.method", "'grid', 'random'"]),
+    "trials missing": (
+        "[sweep]\nmethod='random'\n[params]\nlr=[0.1]\n",
+        ["[sweep]", "needs `trials`"],
+    ),
+    "trials for grid": (
+        GOOD.replace("seeds = 2", "seeds = 2\ntrials = 4"),
+        ["sweep.trials", "only applies"],
+    ),
+    "distribution in grid": (
+        GOOD.replace("lr = [0.1]", "lr = { distribution = 'uniform', low = 0.1, high = 1.0 }"),
+        ["params.lr", "method = 'random'"],
+    ),
+    "bad method": (
+        GOOD.replace("seeds = 2", "seeds = 2\nmethod = 'bayes'"),
+        ["sweep.method", "'grid', 'random'"],
+    ),
     "bad seeds": (GOOD.replace("seeds = 2", "seeds = [1, 1]"), ["sweep.seeds", "distinct"]),
     "n_jobs zero": (GOOD + "[run]\nn_jobs = 0\n", ["run.n_jobs", "non-zero"]),
     "bad backend": (GOOD + "[run]\nbackend = 'ray'\n", ["run.backend", "'loky', 'dask'"]),
@@ -57,7 +78,9 @@ BAD_SPECS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SPECS))
-def test_bad_spec_is_one_clear_line_exit_2_nothing_written(case: str, tmp_path: Path, capsys) -> None:
+def test_bad_spec_is_one_clear_line_exit_2_nothing_written(
+    case: str, tmp_path: Path, capsys
+) -> None:
     text, expected = BAD_SPECS[case]
     spec = tmp_path / "bad.toml"
     spec.write_text(text)
@@ -113,7 +136,9 @@ def test_unwritable_results_folder(tmp_path: Path, capsys) -> None:
 
 def test_huge_sweep_asks_for_yes(tmp_path: Path, capsys) -> None:
     spec = tmp_path / "huge.toml"
-    spec.write_text("[sweep]\nseeds = 1000\n[params]\nhidden = [" + ", ".join(map(str, range(1, 1002))) + "]\n")
+    spec.write_text(
+        "[sweep]\nseeds = 1000\n[params]\nhidden = [" + ", ".join(map(str, range(1, 1002))) + "]\n"
+    )
     assert main([str(spec), "--out", str(tmp_path / "out")]) == 2
     assert "--yes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

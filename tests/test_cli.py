@@ -39,7 +39,14 @@ def two_workers(tmp_path_factory, request) -> Path:
 
 def test_sweep_writes_every_file(two_workers: Path) -> None:
     folder = two_workers / "results" / "tiny"
-    for name in ("runs.csv", "summary.csv", "curves.csv", "spec.toml", "meta.json", "journal.jsonl"):
+    for name in (
+        "runs.csv",
+        "summary.csv",
+        "curves.csv",
+        "spec.toml",
+        "meta.json",
+        "journal.jsonl",
+    ):
         assert (folder / name).is_file(), name
     runs = pd.read_csv(folder / "runs.csv")
     assert list(runs.columns) == list(RUN_COLUMNS)
@@ -49,13 +56,18 @@ def test_sweep_writes_every_file(two_workers: Path) -> None:
     assert list(summary.columns) == [*SETTING_NAMES, *SUMMARY_METRICS]
     assert len(summary) == 8 and (summary["n_seeds"] == 3).all()
     assert summary["solve_rate"].is_monotonic_decreasing
-    assert ((summary["solve_rate_low"] <= summary["solve_rate"]) & (summary["solve_rate"] <= summary["solve_rate_high"])).all()
+    assert (
+        (summary["solve_rate_low"] <= summary["solve_rate"])
+        & (summary["solve_rate"] <= summary["solve_rate_high"])
+    ).all()
     curves = pd.read_csv(folder / "curves.csv")
     assert list(curves.columns) == ["run_id", "epoch", "loss", "accuracy"]
     assert set(curves["run_id"]) == set(runs["run_id"])
     assert sorted(curves["epoch"].unique()) == list(range(0, 301, 50))
     last = curves[curves["epoch"] == 300].set_index("run_id")["loss"]
-    np.testing.assert_allclose(last[runs["run_id"]].to_numpy(), runs["final_loss"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        last[runs["run_id"]].to_numpy(), runs["final_loss"].to_numpy(), rtol=1e-9
+    )
     meta = json.loads((folder / "meta.json").read_text())
     assert (meta["runs_total"], meta["runs_reused"], meta["runs_trained"]) == (24, 0, 24)
     for figure in ("solve_rate_heatmap.png", "loss_curves.png"):
@@ -64,15 +76,27 @@ def test_sweep_writes_every_file(two_workers: Path) -> None:
 
 
 def test_sweep_prints_best_configurations_and_counts(two_workers: Path) -> None:
-    result = run_cli("xorlab.sweep", str(two_workers / "tiny.toml"), "--out", str(two_workers / "results"))
+    result = run_cli(
+        "xorlab.sweep", str(two_workers / "tiny.toml"), "--out", str(two_workers / "results")
+    )
     assert result.returncode == 0
     assert "best 5 of 8 configurations" in result.stdout
     assert "runs: 24 total, 24 reused, 0 trained" in result.stdout
     assert "status: " in result.stdout
 
 
-def test_numbers_do_not_depend_on_n_jobs_or_chunking(two_workers: Path, tmp_path: Path, monkeypatch) -> None:
-    one = run_cli("xorlab.sweep", str(two_workers / "tiny.toml"), "--out", str(tmp_path / "one"), "--n-jobs", "1", "--no-figures")
+def test_numbers_do_not_depend_on_n_jobs_or_chunking(
+    two_workers: Path, tmp_path: Path, monkeypatch
+) -> None:
+    one = run_cli(
+        "xorlab.sweep",
+        str(two_workers / "tiny.toml"),
+        "--out",
+        str(tmp_path / "one"),
+        "--n-jobs",
+        "1",
+        "--no-figures",
+    )
     assert one.returncode == 0, one.stderr
     monkeypatch.setattr(runner, "MIN_CHUNK_RUNS", 1)
     monkeypatch.setattr(runner, "CHUNKS_PER_WORKER", 50)  # many tiny chunks, odd batches

@@ -29,7 +29,9 @@ def assert_same_numbers(a, b) -> None:
     assert a.curve_accuracy.tobytes() == b.curve_accuracy.tobytes()
 
 
-@pytest.mark.parametrize("config", WELL_CONDITIONED, ids=lambda c: f"{c.activation}-h{c.hidden}-{c.loss}-s{c.seed}")
+@pytest.mark.parametrize(
+    "config", WELL_CONDITIONED, ids=lambda c: f"{c.activation}-h{c.hidden}-{c.loss}-s{c.seed}"
+)
 def test_engine_matches_reference_loop(config: RunConfig) -> None:
     (batched,) = [r for r in train_batch([config, replace(config, seed=99)]) if r.config == config]
     reference = train_reference(config)
@@ -41,7 +43,10 @@ def test_engine_matches_reference_loop(config: RunConfig) -> None:
 
 
 def test_noisy_inputs_take_the_general_path_and_match_reference() -> None:
-    configs = [RunConfig(seed=s, hidden=3, activation="tanh", lr=0.5, samples=50, noise=0.1, epochs=200) for s in range(3)]
+    configs = [
+        RunConfig(seed=s, hidden=3, activation="tanh", lr=0.5, samples=50, noise=0.1, epochs=200)
+        for s in range(3)
+    ]
     for batched, config in zip(train_batch(configs), configs):
         reference = train_reference(config)
         assert batched.solved == reference.solved
@@ -50,21 +55,51 @@ def test_noisy_inputs_take_the_general_path_and_match_reference() -> None:
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_chaotic_runs_agree_in_status_and_early_loss(activation: str) -> None:
-    configs = [RunConfig(seed=s, hidden=4, activation=activation, lr=10.0, epochs=300, log_every=10) for s in range(4)]
+    configs = [
+        RunConfig(seed=s, hidden=4, activation=activation, lr=10.0, epochs=300, log_every=10)
+        for s in range(4)
+    ]
     for batched, config in zip(train_batch(configs), configs):
         reference = train_reference(config)
         assert batched.status == reference.status
-        np.testing.assert_allclose(batched.curve_loss[:3], reference.curve_loss[:3], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            batched.curve_loss[:3], reference.curve_loss[:3], rtol=1e-9, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("noise", [0.0, 0.2])
-def test_a_run_gives_equal_bits_alone_in_a_pair_and_in_a_large_batch(dtype: str, noise: float, monkeypatch) -> None:
+def test_a_run_gives_equal_bits_alone_in_a_pair_and_in_a_large_batch(
+    dtype: str, noise: float, monkeypatch
+) -> None:
     configs = [
-        RunConfig(seed=s, hidden=9, activation=a, lr=lr, epochs=120, log_every=7, dtype=dtype, noise=noise, samples=40 if noise else 1000)
+        RunConfig(
+            seed=s,
+            hidden=9,
+            activation=a,
+            lr=lr,
+            epochs=120,
+            log_every=7,
+            dtype=dtype,
+            noise=noise,
+            samples=40 if noise else 1000,
+        )
         for s in range(12)
         for a, lr in (("tanh", 0.7),)
-    ] + [RunConfig(seed=s, hidden=9, activation="tanh", lr=3.0, epochs=120, log_every=7, dtype=dtype, noise=noise, samples=40 if noise else 1000) for s in range(12, 40)]
+    ] + [
+        RunConfig(
+            seed=s,
+            hidden=9,
+            activation="tanh",
+            lr=3.0,
+            epochs=120,
+            log_every=7,
+            dtype=dtype,
+            noise=noise,
+            samples=40 if noise else 1000,
+        )
+        for s in range(12, 40)
+    ]
     target = configs[5]
     alone = train_batch([target])[0]
     pair = train_batch([configs[4], target])[1]
@@ -84,7 +119,10 @@ def test_divergence_is_recorded_not_raised() -> None:
 
 
 def test_float32_runs_and_mostly_agrees() -> None:
-    configs = [RunConfig(seed=s, hidden=4, activation="tanh", lr=1.0, epochs=1500, dtype="float32") for s in range(8)]
+    configs = [
+        RunConfig(seed=s, hidden=4, activation="tanh", lr=1.0, epochs=1500, dtype="float32")
+        for s in range(8)
+    ]
     results32 = train_batch(configs)
     results64 = train_batch([replace(c, dtype="float64") for c in configs])
     assert sum(r.solved for r in results32) >= sum(r.solved for r in results64) - 1

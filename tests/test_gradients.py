@@ -13,7 +13,9 @@ from xorlab.reference import backward, compute_loss, forward, make_model
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_gradients_match_finite_differences(activation: str, loss: str) -> None:
-    config = RunConfig(seed=3, hidden=5, activation=activation, loss=loss, samples=64, init_scale=1.0)
+    config = RunConfig(
+        seed=3, hidden=5, activation=activation, loss=loss, samples=64, init_scale=1.0
+    )
     params, X, y = make_model(config)
     params["b1"] += np.linspace(-0.3, 0.4, config.hidden)[:, None]  # away from relu's kink at 0
     params["b2"] += 0.2

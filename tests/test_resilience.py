@@ -50,8 +50,22 @@ def journal_lines(folder: Path) -> int:
 def start_sweep(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), "--no-progress", "--n-jobs", "2", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "xorlab.sweep",
+            str(spec),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--n-jobs",
+            "2",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -75,7 +89,9 @@ def slow(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("moment", ["early", "middle", "late"])
-def test_kill_9_then_resume_gives_the_uninterrupted_tables(moment: str, slow, tmp_path: Path) -> None:
+def test_kill_9_then_resume_gives_the_uninterrupted_tables(
+    moment: str, slow, tmp_path: Path
+) -> None:
     spec, expected = slow
     folder = tmp_path / "slow"
     process = start_sweep(spec, tmp_path)
@@ -93,14 +109,18 @@ def test_kill_9_then_resume_gives_the_uninterrupted_tables(moment: str, slow, tm
     assert result.returncode == 0, result.stderr
     pd.testing.assert_frame_equal(numbers(folder), expected)
     counts = meta(folder)
-    assert counts["runs_reused"] >= killed_with - 8 and counts["runs_reused"] + counts["runs_trained"] == len(expected)
+    assert counts["runs_reused"] >= killed_with - 8 and counts["runs_reused"] + counts[
+        "runs_trained"
+    ] == len(expected)
     assert not list(folder.glob(".*.tmp")) and not (folder / ".lock").exists()
 
 
 def test_torn_journal_line_is_dropped_not_fatal(slow, tmp_path: Path) -> None:
     spec, expected = slow
     folder = tmp_path / "slow"
-    assert run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures").returncode == 0
+    assert (
+        run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures").returncode == 0
+    )
     lines = (folder / "journal.jsonl").read_bytes().splitlines(keepends=True)
     (folder / "journal.jsonl").write_bytes(b"".join(lines[:-3]) + lines[-3][: len(lines[-3]) // 2])
     result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
@@ -145,15 +165,31 @@ imports = ["xorlab_test_plugins"]
 """
 
 
-def run_crash_spec(bad: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:
+def run_crash_spec(
+    bad: str, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:
     tmp_path.mkdir(exist_ok=True)
     spec = tmp_path / "crash.toml"
     spec.write_text(CRASH_SPEC.format(bad=bad))
     markers = tmp_path / "markers"
     markers.mkdir()
-    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--n-jobs", "2", "--no-figures", *extra,
-                     timeout=120, env_extra={"XORLAB_TEST_MARKERS": str(markers)})
-    runs = pd.read_csv(tmp_path / "crash" / "runs.csv") if (tmp_path / "crash" / "runs.csv").exists() else None
+    result = run_cli(
+        "xorlab.sweep",
+        str(spec),
+        "--out",
+        str(tmp_path),
+        "--n-jobs",
+        "2",
+        "--no-figures",
+        *extra,
+        timeout=120,
+        env_extra={"XORLAB_TEST_MARKERS": str(markers)},
+    )
+    runs = (
+        pd.read_csv(tmp_path / "crash" / "runs.csv")
+        if (tmp_path / "crash" / "runs.csv").exists()
+        else None
+    )
     return result, runs
 
 
@@ -163,14 +199,18 @@ def test_a_raising_run_is_failed_a_diverging_run_is_diverged_the_rest_ok(tmp_pat
     bad = (runs["activation"] == "boom") & ((runs["init_scale"] == 10.0) | (runs["lr"] == 1e200))
     assert (runs.loc[bad, "status"] == "failed").all()
     assert runs.loc[bad, "error"].str.contains("ValueError: boom").all()
-    assert (runs.loc[(runs["activation"] == "tanh") & (runs["lr"] == 1e200), "status"] == "diverged").all()
+    assert (
+        runs.loc[(runs["activation"] == "tanh") & (runs["lr"] == 1e200), "status"] == "diverged"
+    ).all()
     assert (runs.loc[~bad & (runs["lr"] == 1.0), "status"] == "ok").all()
     assert "status: 6 ok, 4 diverged, 6 failed" in result.stdout
     again, _ = run_crash_spec("boom", tmp_path / "again", "--fail-fast")
     assert again.returncode == 1
 
 
-def test_a_run_that_kills_its_worker_every_time_is_failed_and_the_sweep_completes(tmp_path: Path) -> None:
+def test_a_run_that_kills_its_worker_every_time_is_failed_and_the_sweep_completes(
+    tmp_path: Path,
+) -> None:
     result, runs = run_crash_spec("kill", tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(runs) == 16
@@ -210,10 +250,18 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tiny_spec: Path, tmp_pat
     assert result.returncode == 0, result.stderr
 
 
-def test_widening_trains_only_new_runs_and_a_changed_spec_is_refused(tiny_spec: Path, tmp_path: Path) -> None:
+def test_widening_trains_only_new_runs_and_a_changed_spec_is_refused(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    assert run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--no-figures").returncode == 0
-    tiny_spec.write_text(TINY_SPEC.replace("seeds = 3", "seeds = 5").replace("lr = [0.1, 1.0]", "lr = [0.1, 1.0, 3.0]"))
+    assert (
+        run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--no-figures").returncode == 0
+    )
+    tiny_spec.write_text(
+        TINY_SPEC.replace("seeds = 3", "seeds = 5").replace(
+            "lr = [0.1, 1.0]", "lr = [0.1, 1.0, 3.0]"
+        )
+    )
     result = run_cli("xorlab.sweep", str(tiny_spec), "--out", str(out), "--no-figures")
     assert result.returncode == 0
     counts = meta(out / "tiny")
@@ -235,22 +283,42 @@ def test_widening_trains_only_new_runs_and_a_changed_spec_is_refused(tiny_spec: 
 
 def test_rerun_failed_retrains_only_failed_runs(tmp_path: Path) -> None:
     result, _ = run_crash_spec("boom", tmp_path)
-    again = run_cli("xorlab.sweep", str(tmp_path / "crash.toml"), "--out", str(tmp_path), "--rerun-failed", "--no-figures")
+    again = run_cli(
+        "xorlab.sweep",
+        str(tmp_path / "crash.toml"),
+        "--out",
+        str(tmp_path),
+        "--rerun-failed",
+        "--no-figures",
+    )
     assert again.returncode == 0
     assert "runs: 16 total, 10 reused, 6 trained" in again.stdout
 
 
 toml_scalars = st.one_of(
-    st.integers(-5, 50), st.floats(-10, 100, allow_nan=False), st.booleans(),
+    st.integers(-5, 50),
+    st.floats(-10, 100, allow_nan=False),
+    st.booleans(),
     st.sampled_from(["tanh", "relu", "sigmoid", "grid", "random", "bce", "float32", "x", ""]),
 )
 toml_values = st.one_of(
     toml_scalars,
     st.lists(toml_scalars, max_size=4),
-    st.fixed_dictionaries({}, optional={"distribution": st.sampled_from(["uniform", "loguniform", "int", "logint", "normal"]), "low": toml_scalars, "high": toml_scalars}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "distribution": st.sampled_from(["uniform", "loguniform", "int", "logint", "normal"]),
+            "low": toml_scalars,
+            "high": toml_scalars,
+        },
+    ),
 )
 keys = st.sampled_from([k for keys in SECTIONS.values() for k in keys] + ["hiden", "seed"])
-tables = st.dictionaries(st.sampled_from([*SECTIONS, "extra"]), st.dictionaries(keys, toml_values, max_size=6), max_size=4)
+tables = st.dictionaries(
+    st.sampled_from([*SECTIONS, "extra"]),
+    st.dictionaries(keys, toml_values, max_size=6),
+    max_size=4,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,7 +18,13 @@ def test_grid_is_the_product_in_sorted_key_order_with_seeds_fastest() -> None:
     assert len(grid) == 2 * 3 * 2
     items = list(grid)
     assert items == [grid[i] for i in range(len(grid))]
-    assert [(c.hidden, c.lr, c.seed) for c in items[:5]] == [(2, 0.1, 0), (2, 0.1, 7), (2, 1.0, 0), (2, 1.0, 7), (4, 0.1, 0)]
+    assert [(c.hidden, c.lr, c.seed) for c in items[:5]] == [
+        (2, 0.1, 0),
+        (2, 0.1, 7),
+        (2, 1.0, 0),
+        (2, 1.0, 7),
+        (4, 0.1, 0),
+    ]
     assert grid[-1] == items[-1]
     with pytest.raises(IndexError):
         grid[len(grid)]
@@ -37,11 +43,15 @@ def test_random_search_is_reproducible_within_bounds_and_deduplicated() -> None:
     assert list(a) == list(b) == [a[i] for i in range(len(a))]
     assert list(a) != list(RandomSearch(params, trials=200, sampler_seed=4, seeds=[0, 1], fixed={}))
     for config in a:
-        assert 0.001 <= config.lr <= 10.0 and 2 <= config.hidden <= 5 and 10 <= config.epochs <= 1000
+        assert (
+            0.001 <= config.lr <= 10.0 and 2 <= config.hidden <= 5 and 10 <= config.epochs <= 1000
+        )
         assert 0.01 <= config.init_scale <= 1.0 and config.activation in ("tanh", "relu")
         assert isinstance(config.hidden, int) and isinstance(config.epochs, int)
     assert {c.hidden for c in a} == {2, 3, 4, 5}
-    small = RandomSearch({"activation": ["tanh", "relu"]}, trials=50, sampler_seed=0, seeds=[0], fixed={})
+    small = RandomSearch(
+        {"activation": ["tanh", "relu"]}, trials=50, sampler_seed=0, seeds=[0], fixed={}
+    )
     assert len(small) == 2  # a configuration drawn twice is one configuration
 
 
@@ -62,7 +72,12 @@ def test_example_specs_load() -> None:
 
 @pytest.mark.parametrize(
     "kind, low, high, message",
-    [("uniform", 5, 1, "low < high"), ("loguniform", 0, 1, "low > 0"), ("int", 1.5, 4, "integer bounds"), ("normal", 0, 1, "one of")],
+    [
+        ("uniform", 5, 1, "low < high"),
+        ("loguniform", 0, 1, "low > 0"),
+        ("int", 1.5, 4, "integer bounds"),
+        ("normal", 0, 1, "one of"),
+    ],
 )
 def test_distributions_check_themselves(kind, low, high, message) -> None:
     with pytest.raises(SpecError, match=message):

@@ -47,7 +47,9 @@ def runs_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def wilson_interval(successes: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    successes: np.ndarray, n: np.ndarray, z: float = 1.96
+) -> tuple[np.ndarray, np.ndarray]:
     """95% Wilson score interval for a proportion (well-behaved at 0/n and n/n)."""
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):

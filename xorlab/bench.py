@@ -45,7 +45,18 @@ def _tree_rss(pid: int) -> int:
 
 def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, int, str]:
     """Run the real sweep command; returns wall seconds, peak RSS of its process tree, stdout."""
-    command = [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), "--fresh", "--no-progress", "--n-jobs", str(n_jobs)]
+    command = [
+        sys.executable,
+        "-m",
+        "xorlab.sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--fresh",
+        "--no-progress",
+        "--n-jobs",
+        str(n_jobs),
+    ]
     peak = 0
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -92,9 +103,18 @@ def train_sklearn(config: RunConfig) -> float:
     problem = make_problem(config.seed, config.samples, config.hidden, config.init_scale)
     activation = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}[config.activation]
     model = MLPClassifier(
-        hidden_layer_sizes=(config.hidden,), activation=activation, solver="sgd", batch_size=config.samples,
-        momentum=0.0, alpha=0.0, learning_rate_init=config.lr, max_iter=config.epochs, tol=0.0,
-        n_iter_no_change=config.epochs + 1, shuffle=False, random_state=config.seed,
+        hidden_layer_sizes=(config.hidden,),
+        activation=activation,
+        solver="sgd",
+        batch_size=config.samples,
+        momentum=0.0,
+        alpha=0.0,
+        learning_rate_init=config.lr,
+        max_iter=config.epochs,
+        tol=0.0,
+        n_iter_no_change=config.epochs + 1,
+        shuffle=False,
+        random_state=config.seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -108,8 +128,15 @@ def training_throughput(hidden: int, dtype: str, epochs: int = 2000) -> float:
 
     total_time, total = 0.0, 0
     for activation in ("sigmoid", "tanh", "relu"):
-        probe = RunConfig(seed=0, hidden=hidden, activation=activation, dtype=dtype, epochs=epochs, lr=1.0)
-        configs = [RunConfig(seed=s, hidden=hidden, activation=activation, dtype=dtype, epochs=epochs, lr=1.0) for s in range(batch_size(probe))]
+        probe = RunConfig(
+            seed=0, hidden=hidden, activation=activation, dtype=dtype, epochs=epochs, lr=1.0
+        )
+        configs = [
+            RunConfig(
+                seed=s, hidden=hidden, activation=activation, dtype=dtype, epochs=epochs, lr=1.0
+            )
+            for s in range(batch_size(probe))
+        ]
         start = time.perf_counter()
         train_batch(configs)
         total_time += time.perf_counter() - start
@@ -118,12 +145,33 @@ def training_throughput(hidden: int, dtype: str, epochs: int = 2000) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xorlab.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="benchmark sweep spec (default: sweeps/bench.toml)")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes for both sides (default: all cores)")
-    parser.add_argument("--sample", type=int, default=40, help="runs of the reference loop sample (default: 40)")
-    parser.add_argument("--sklearn-sample", type=int, default=12, help="runs for scikit-learn, if installed (default: 12)")
-    parser.add_argument("--out", type=Path, help="results parent folder (default: a temporary folder)")
+    parser = argparse.ArgumentParser(
+        prog="python -m xorlab.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=DEFAULT_SPEC,
+        help="benchmark sweep spec (default: sweeps/bench.toml)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="worker processes for both sides (default: all cores)",
+    )
+    parser.add_argument(
+        "--sample", type=int, default=40, help="runs of the reference loop sample (default: 40)"
+    )
+    parser.add_argument(
+        "--sklearn-sample",
+        type=int,
+        default=12,
+        help="runs for scikit-learn, if installed (default: 12)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="results parent folder (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
 
     from xorlab.reference import train_reference
@@ -137,22 +185,30 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or Path(scratch)
         seconds, peak, _ = run_end_to_end(args.spec, args.n_jobs, out)
     engine_rate = len(configs) / seconds
-    print(f"end to end   {args.spec.name}: {len(configs)} runs x {'/'.join(map(str, sorted(epochs)))} epochs "
-          f"in {seconds:.2f} s wall = {engine_rate:.1f} runs/s (start to exit, all files written)")
+    print(
+        f"end to end   {args.spec.name}: {len(configs)} runs x {'/'.join(map(str, sorted(epochs)))} epochs "
+        f"in {seconds:.2f} s wall = {engine_rate:.1f} runs/s (start to exit, all files written)"
+    )
     print(f"peak memory  {peak / 2**20:.0f} MB RSS (sweep process and its workers together)")
     sample = sample_runs(configs, args.sample)
     reference_rate = time_parallel(train_reference, sample, args.n_jobs)
-    print(f"reference    per-run tutorial loop, joblib n_jobs={args.n_jobs}, {len(sample)}-run sample: {reference_rate:.2f} runs/s")
+    print(
+        f"reference    per-run tutorial loop, joblib n_jobs={args.n_jobs}, {len(sample)}-run sample: {reference_rate:.2f} runs/s"
+    )
     print(f"ratio        engine / reference = {engine_rate / reference_rate:.1f}x")
     try:
         import sklearn  # noqa: F401
 
         sk_sample = sample_runs(configs, args.sklearn_sample)
         sk_rate = time_parallel(train_sklearn, sk_sample, args.n_jobs)
-        print(f"scikit-learn MLPClassifier(solver='sgd', full batch), {len(sk_sample)}-run sample: {sk_rate:.2f} runs/s "
-              f"(engine / sklearn = {engine_rate / sk_rate:.0f}x)")
+        print(
+            f"scikit-learn MLPClassifier(solver='sgd', full batch), {len(sk_sample)}-run sample: {sk_rate:.2f} runs/s "
+            f"(engine / sklearn = {engine_rate / sk_rate:.0f}x)"
+        )
     except ImportError:
-        print("scikit-learn not installed (pip install 'xorlab[bench]' to compare with MLPClassifier)")
+        print(
+            "scikit-learn not installed (pip install 'xorlab[bench]' to compare with MLPClassifier)"
+        )
     print("training only, one core, model-epochs/s (cache-sized batch, sigmoid/tanh/relu mixed):")
     print(f"  {'hidden':>6}  {'float64':>9}  {'float32':>9}")
     for hidden in (2, 8, 32):

@@ -44,7 +44,9 @@ SETTINGS: dict[str, Setting] = {
     "lr": Setting(float, 0.1, "learning rate", lambda value: value > 0, "a number > 0"),
     "epochs": Setting(int, 2000, "gradient-descent steps", *_at_least(1, int)),
     "samples": Setting(int, 1000, "training samples", *_at_least(1, int)),
-    "init_scale": Setting(float, 0.01, "initial weights ~ randn * init_scale", *_at_least(0, float)),
+    "init_scale": Setting(
+        float, 0.01, "initial weights ~ randn * init_scale", *_at_least(0, float)
+    ),
     "loss": Setting(str, "bce", "training loss", options=LOSSES),
     "log_every": Setting(int, 50, "curve logging interval in epochs", *_at_least(1, int)),
     "dtype": Setting(str, "float64", "floating-point precision", options=DTYPES),
@@ -84,15 +86,11 @@ class RunConfig:
             self.dtype,
             self.epochs,
             self.log_every,
-            self.samples
-            if self.noise > 0
-            else 0,  # noisy data cannot be reduced to 4 patterns
+            self.samples if self.noise > 0 else 0,  # noisy data cannot be reduced to 4 patterns
         )
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(
-    f.name for f in fields(RunConfig) if f.name != "seed"
-)
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RunConfig) if f.name != "seed")
 assert set(SETTING_NAMES) == set(SETTINGS)
 
 

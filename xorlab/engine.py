@@ -61,24 +61,17 @@ class _Data:
         first = configs[0]
         self.reduced = first.noise == 0
         problems = [
-            make_problem(c.seed, c.samples, c.hidden, c.init_scale, c.noise)
-            for c in configs
+            make_problem(c.seed, c.samples, c.hidden, c.init_scale, c.noise) for c in configs
         ]
         samples = np.array([c.samples for c in configs], dtype=np.float64)
         if self.reduced:
             codes = [p.bits[0] * 2 + p.bits[1] for p in problems]
-            self.counts = np.stack(
-                [np.bincount(code, minlength=4) for code in codes], axis=1
-            )
+            self.counts = np.stack([np.bincount(code, minlength=4) for code in codes], axis=1)
             self.y = PATTERN_Y[:, None].astype(dtype)  # (4, 1)
         else:
             self.counts = np.ones((first.samples, len(configs)))
-            self.y = np.stack([p.y[0] for p in problems], axis=1).astype(
-                dtype
-            )  # (P, M)
-            inputs = np.stack([p.X for p in problems], axis=-1).astype(
-                dtype
-            )  # (2, P, M)
+            self.y = np.stack([p.y[0] for p in problems], axis=1).astype(dtype)  # (P, M)
+            inputs = np.stack([p.X for p in problems], axis=-1).astype(dtype)  # (2, P, M)
             self.x0, self.x1 = inputs[0][:, None, :], inputs[1][:, None, :]
         lr = np.array([c.lr for c in configs])
         self.step_weights = (self.counts * (lr / samples)).astype(dtype)  # (P, M)

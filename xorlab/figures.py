@@ -28,7 +28,9 @@ def _panels(count: int, width: float = 4.2, height: float = 3.8, sharey: bool = 
     """A figure with `count` side-by-side panels and fixed margins (fast: no layout engine)."""
     figure = Figure(figsize=(width * count + 0.6, height))
     axes = figure.subplots(1, count, sharey=sharey, squeeze=False)[0]
-    figure.subplots_adjust(left=0.9 / (width * count + 0.6), right=0.97, bottom=0.13, top=0.84, wspace=0.3)
+    figure.subplots_adjust(
+        left=0.9 / (width * count + 0.6), right=0.97, bottom=0.13, top=0.84, wspace=0.3
+    )
     return figure, axes
 
 
@@ -45,17 +47,25 @@ def solve_rate_heatmap(
     table = finished.groupby([rows, columns])["solved"].agg(["sum", "size"]).reset_index()
     row_values = sorted(runs[rows].unique())
     col_values = sorted(runs[columns].unique())
-    solved = table.pivot(index=rows, columns=columns, values="sum").reindex(row_values, columns=col_values)
-    total = table.pivot(index=rows, columns=columns, values="size").reindex(row_values, columns=col_values)
+    solved = table.pivot(index=rows, columns=columns, values="sum").reindex(
+        row_values, columns=col_values
+    )
+    total = table.pivot(index=rows, columns=columns, values="size").reindex(
+        row_values, columns=col_values
+    )
     rate = (solved / total).to_numpy(dtype=float)
-    image = ax.imshow(rate, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
+    ax.imshow(rate, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
     for i in range(len(row_values)):
         for j in range(len(col_values)):
             if np.isfinite(rate[i, j]):
                 text = f"{int(solved.iat[i, j])}/{int(total.iat[i, j])}"
                 color = "black" if rate[i, j] > 0.6 else "white"
                 ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
-    ax.set_xticks(range(len(col_values)), [_label(v) for v in col_values], rotation=45 if len(col_values) > 5 else 0)
+    ax.set_xticks(
+        range(len(col_values)),
+        [_label(v) for v in col_values],
+        rotation=45 if len(col_values) > 5 else 0,
+    )
     ax.set_yticks(range(len(row_values)), [_label(v) for v in row_values])
     ax.set_xlabel(f"{columns}")
     ax.set_ylabel(f"{rows}")
@@ -79,7 +89,11 @@ def best_configurations(runs: pd.DataFrame, group: str, line: str) -> dict[tuple
     (highest solve rate, then lowest median final loss)."""
     chosen: dict[tuple, list[str]] = {}
     keys = [group, line]
-    others = [c for c in ("lr", "init_scale", "epochs", "loss", "samples", "noise") if c in runs and c not in keys]
+    others = [
+        c
+        for c in ("lr", "init_scale", "epochs", "loss", "samples", "noise")
+        if c in runs and c not in keys
+    ]
     for key, frame in runs.groupby(keys, sort=True):
         ranked = (
             frame.groupby(others, dropna=False)
@@ -158,7 +172,11 @@ def write_figures(
 
     grid_keys = [k for k in swept if runs[k].nunique() <= MAX_HEATMAP_VALUES and k != "activation"]
     rows = "hidden" if "hidden" in grid_keys else (grid_keys[0] if grid_keys else None)
-    columns = "lr" if "lr" in grid_keys and rows != "lr" else next((k for k in grid_keys if k != rows), None)
+    columns = (
+        "lr"
+        if "lr" in grid_keys and rows != "lr"
+        else next((k for k in grid_keys if k != rows), None)
+    )
     if rows and columns:
         panels = "activation" if "activation" in swept else None
         save(heatmap_figure(runs, rows, columns, panels), "solve_rate_heatmap.png")

@@ -1,7 +1,7 @@
 """One sweep from spec to results folder: expand, skip finished runs, train, write tables.
 
-    spec -> run configs -> minus runs already in the journal (resume) -> runner -> journal
-         -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/
+spec -> run configs -> minus runs already in the journal (resume) -> runner -> journal
+     -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class SweepReport:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def check_compatible(folder: Path, spec: Spec) -> None:

@@ -44,9 +44,7 @@ def compute_loss(cache: dict, y: np.ndarray, loss: str) -> float:
     return float(np.mean(LOSSES[loss].value(cache["Z2"], cache["A2"], y)))
 
 
-def backward(
-    X: np.ndarray, y: np.ndarray, params: dict, cache: dict, config: RunConfig
-) -> dict:
+def backward(X: np.ndarray, y: np.ndarray, params: dict, cache: dict, config: RunConfig) -> dict:
     """Gradients of the mean loss with respect to every parameter."""
     n = X.shape[1]
     dZ2 = LOSSES[config.loss].delta(cache["Z2"], cache["A2"], y) / n
@@ -78,6 +76,4 @@ def train_reference(config: RunConfig) -> RunResult:
             for name in params:
                 params[name] -= lr * grads[name]
     finite = all(np.isfinite(p).all() for p in params.values())
-    return summarize_curve(
-        config, np.array(epochs), np.array(losses), np.array(accuracies), finite
-    )
+    return summarize_curve(config, np.array(epochs), np.array(losses), np.array(accuracies), finite)

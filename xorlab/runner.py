@@ -92,7 +92,9 @@ def run_loky(
             return
         try:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for index, results in parallel(delayed(indexed)(i, c) for i, c in list(pending.items())):
+            for index, results in parallel(
+                delayed(indexed)(i, c) for i, c in list(pending.items())
+            ):
                 del pending[index]
                 yield results
             return

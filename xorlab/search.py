@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from xorlab.config import SETTINGS, RunConfig, coerce
+from xorlab.config import RunConfig, coerce
 
 
 class SpecError(ValueError):
@@ -31,21 +31,15 @@ class Distribution:
 
     def __post_init__(self) -> None:
         if self.kind not in SAMPLERS:
-            raise SpecError(
-                f"distribution must be one of {', '.join(map(repr, SAMPLERS))}"
-            )
+            raise SpecError(f"distribution must be one of {', '.join(map(repr, SAMPLERS))}")
         if not self.low < self.high:
-            raise SpecError(
-                f"`low < high` must hold, but got (low={self.low}, high={self.high})"
-            )
+            raise SpecError(f"`low < high` must hold, but got (low={self.low}, high={self.high})")
         if self.kind in ("loguniform", "logint") and self.low <= 0:
             raise SpecError(f"{self.kind} needs low > 0, but got low={self.low}")
         if self.kind in ("int", "logint") and not (
             float(self.low).is_integer() and float(self.high).is_integer()
         ):
-            raise SpecError(
-                f"{self.kind} needs integer bounds, got ({self.low}, {self.high})"
-            )
+            raise SpecError(f"{self.kind} needs integer bounds, got ({self.low}, {self.high})")
 
     def sample(self, rng: np.random.Generator) -> float | int:
         return SAMPLERS[self.kind](rng, self.low, self.high)
@@ -67,9 +61,7 @@ SAMPLERS = {
 INTEGER_KINDS = ("int", "logint")
 
 
-def _make_config(
-    seed: int, fixed: Mapping[str, Any], swept: Mapping[str, Any]
-) -> RunConfig:
+def _make_config(seed: int, fixed: Mapping[str, Any], swept: Mapping[str, Any]) -> RunConfig:
     return RunConfig(seed=seed, **fixed, **swept)
 
 
@@ -144,9 +136,7 @@ class RandomSearch(Sequence[RunConfig]):
         if not -len(self) <= index < len(self):
             raise IndexError(index)
         trial, seed_index = divmod(index % len(self), len(self.seeds))
-        return _make_config(
-            self.seeds[seed_index], self.fixed, self.configurations[trial]
-        )
+        return _make_config(self.seeds[seed_index], self.fixed, self.configurations[trial])
 
     def __iter__(self) -> Iterator[RunConfig]:
         for swept in self.configurations:

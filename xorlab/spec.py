@@ -54,9 +54,7 @@ class Spec:
     method: str
     seeds: tuple[int, ...]
     params: Mapping[str, Any]  # setting -> list of values or Distribution
-    fixed: Mapping[
-        str, Any
-    ]  # every setting not swept -> its value (defaults filled in)
+    fixed: Mapping[str, Any]  # every setting not swept -> its value (defaults filled in)
     trials: int | None = None
     sampler_seed: int = 0
     run: RunOptions = field(default_factory=RunOptions)
@@ -191,10 +189,7 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
         ok = (
             isinstance(seeds_value, list)
             and len(seeds_value) > 0
-            and all(
-                isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                for s in seeds_value
-            )
+            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value)
             and len(set(seeds_value)) == len(seeds_value)
         )
         check(
@@ -255,9 +250,7 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
     return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
 
 
-def _parse_param(
-    reader: _Reader, key: str, value: Any, method: str
-) -> list[Any] | Distribution:
+def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any] | Distribution:
     setting = SETTINGS[key]
     if isinstance(value, Mapping):
         if method != "random":
@@ -273,9 +266,7 @@ def _parse_param(
                 key,
                 "a distribution is { distribution = ..., low = ..., high = ... }",
             )
-        kinds = tuple(
-            k for k in SAMPLERS if (k in INTEGER_KINDS) == (setting.kind is int)
-        )
+        kinds = tuple(k for k in SAMPLERS if (k in INTEGER_KINDS) == (setting.kind is int))
         if setting.kind not in (int, float) or value["distribution"] not in kinds:
             allowed = (
                 "one of " + ", ".join(map(repr, kinds))
@@ -288,12 +279,8 @@ def _parse_param(
                 f"distribution must be {allowed}, got {value['distribution']!r}",
             )
         bounds = (value["low"], value["high"])
-        if not all(
-            isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds
-        ):
-            raise reader.error(
-                "params", key, f"low and high must be numbers, got {bounds}"
-            )
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
+            raise reader.error("params", key, f"low and high must be numbers, got {bounds}")
         try:
             distribution = Distribution(value["distribution"], *bounds)
             for bound in bounds:
@@ -342,9 +329,7 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
         )
     imports = run.get("imports", [])
     if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
-        raise reader.error(
-            "run", "imports", f"must be a list of module names, got {imports!r}"
-        )
+        raise reader.error("run", "imports", f"must be a list of module names, got {imports!r}")
     for module in imports:
         try:
             importlib.import_module(module)

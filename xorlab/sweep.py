@@ -24,19 +24,38 @@ def build_parser() -> argparse.ArgumentParser:
         "to OUT/<name>/. Rerunning resumes: finished runs are kept, only missing ones train.",
     )
     parser.add_argument("spec", type=Path, help="sweep spec (TOML), e.g. sweeps/grid.toml")
-    parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
-                        help="parent folder of the results (default: results)")
-    parser.add_argument("--n-jobs", type=int, metavar="N",
-                        help="worker processes (joblib convention: -1 = all cores); overrides [run]")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="parent folder of the results (default: results)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        metavar="N",
+        help="worker processes (joblib convention: -1 = all cores); overrides [run]",
+    )
     parser.add_argument("--backend", choices=("loky", "dask"), help="overrides [run] backend")
-    parser.add_argument("--address", metavar="TCP", help="Dask scheduler, e.g. tcp://127.0.0.1:8786")
-    parser.add_argument("--dry-run", action="store_true", help="print how many runs and a few of them, then exit")
-    parser.add_argument("--fresh", action="store_true", help="start over: move the old results folder aside")
-    parser.add_argument("--rerun-failed", action="store_true", help="train runs recorded as failed again")
+    parser.add_argument(
+        "--address", metavar="TCP", help="Dask scheduler, e.g. tcp://127.0.0.1:8786"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print how many runs and a few of them, then exit"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over: move the old results folder aside"
+    )
+    parser.add_argument(
+        "--rerun-failed", action="store_true", help="train runs recorded as failed again"
+    )
     parser.add_argument("--fail-fast", action="store_true", help="exit 1 if any run failed")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--yes", action="store_true", help=f"allow sweeps of more than 1,000,000 runs")
+    parser.add_argument(
+        "--yes", action="store_true", help="allow sweeps of more than 1,000,000 runs"
+    )
     return parser
 
 
@@ -52,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         spec = load_spec(args.spec)
         space = spec.space()
         if len(space) > MAX_RUNS and not args.yes:
-            raise SpecError(f"{args.spec}: expands to {len(space):,} runs (more than {MAX_RUNS:,}); add --yes to run it")
+            raise SpecError(
+                f"{args.spec}: expands to {len(space):,} runs (more than {MAX_RUNS:,}); add --yes to run it"
+            )
         if args.dry_run:
             return _dry_run(spec, space)
         progress = _Progress(enabled=not args.no_progress)
@@ -76,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C while the tables were being written
-        print(f"\ninterrupted; finished runs are kept: rerun {args.spec} to resume", file=sys.stderr)
+        print(
+            f"\ninterrupted; finished runs are kept: rerun {args.spec} to resume", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
     return _finish(report, args)
 
@@ -120,7 +143,10 @@ def _finish(report, args) -> int:
     if report.moved_aside:
         print(f"--fresh: the previous results were moved to {report.moved_aside}", file=sys.stderr)
     if report.dropped_lines:
-        print(f"note: dropped {report.dropped_lines} torn journal line(s) from an interrupted run", file=sys.stderr)
+        print(
+            f"note: dropped {report.dropped_lines} torn journal line(s) from an interrupted run",
+            file=sys.stderr,
+        )
     if report.summary is not None and len(report.summary):
         from xorlab.report import best_table
 
@@ -129,10 +155,15 @@ def _finish(report, args) -> int:
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )
     print(f"results in {report.folder}/ (runs.csv, summary.csv, curves.csv, figures/)")
-    print(f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed")
+    print(
+        f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed"
+    )
     if report.interrupted:
-        print(f"interrupted: finished runs are kept; resume with: python -m xorlab.sweep {args.spec}"
-              + (f" --out {args.out}" if str(args.out) != "results" else ""), file=sys.stderr)
+        print(
+            f"interrupted: finished runs are kept; resume with: python -m xorlab.sweep {args.spec}"
+            + (f" --out {args.out}" if str(args.out) != "results" else ""),
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if args.fail_fast and counts.get("failed", 0):
         return 1
