@@ -14,7 +14,7 @@ from xorlab import runner
 from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
 from xorlab.config import SETTING_NAMES
 from xorlab.pipeline import run_sweep
-from xorlab.spec import load_spec
+from xorlab.spec import RunOptions, load_spec
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -100,7 +100,10 @@ def test_numbers_do_not_depend_on_n_jobs_or_chunking(
     assert one.returncode == 0, one.stderr
     monkeypatch.setattr(runner, "MIN_CHUNK_RUNS", 1)
     monkeypatch.setattr(runner, "CHUNKS_PER_WORKER", 50)  # many tiny chunks, odd batches
-    run_sweep(load_spec(two_workers / "tiny.toml"), tmp_path / "small", n_jobs=2, figures=False)
+    options = RunOptions(n_jobs=2)
+    run_sweep(
+        load_spec(two_workers / "tiny.toml"), tmp_path / "small", options=options, figures=False
+    )
     expected = read_numbers(two_workers / "results" / "tiny")
     for folder in (tmp_path / "one" / "tiny", tmp_path / "small" / "tiny"):
         runs, curves = read_numbers(folder)

@@ -26,7 +26,7 @@ from xorlab.config import SETTING_NAMES, RunConfig
 from xorlab.result import RunResult
 from xorlab.runner import BACKENDS, effective_workers, make_chunks
 from xorlab.search import SpecError
-from xorlab.spec import Spec, to_toml
+from xorlab.spec import RunOptions, Spec, to_toml
 from xorlab.store import Journal, folder_lock, remove_stale_temporaries, write_text, write_with
 
 MAX_RUNS = 1_000_000
@@ -98,9 +98,7 @@ def run_sweep(
     spec: Spec,
     parent: Path,
     *,
-    n_jobs: int | None = None,
-    backend: str | None = None,
-    address: str | None = None,
+    options: RunOptions | None = None,
     fresh: bool = False,
     rerun_failed: bool = False,
     figures: bool = True,
@@ -109,15 +107,14 @@ def run_sweep(
 ) -> SweepReport:
     """Train every run of `spec` not yet finished in parent/<name>/, then write the outputs.
 
+    `options` (default: the spec's [run] table) says how to execute; it never changes numbers.
     `on_start(total, todo)` and `on_results(results)` let the caller show progress.
     KeyboardInterrupt stops training; finished runs are kept and the tables still written.
     """
     configs = list(spec.space())
     if not configs:
         raise SpecError(f"{spec.path}: the spec expands to no runs")
-    n_jobs = spec.run.n_jobs if n_jobs is None else n_jobs
-    backend = backend or spec.run.backend
-    address = spec.run.address if address is None else address
+    options = options or spec.run
     if not fresh and (parent / spec.name / "spec.toml").exists():
         check_compatible(parent / spec.name, spec)
     folder, moved_aside = prepare_folder(parent, spec, fresh)
@@ -139,13 +136,13 @@ def run_sweep(
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
         if on_start:
             on_start(len(configs), len(todo))
-        chunks = make_chunks(todo, effective_workers(n_jobs))
+        chunks = make_chunks(todo, effective_workers(options.n_jobs))
         # The main process mostly waits while workers train: import the table and figure
         # libraries meanwhile, so writing the outputs starts at once.
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         try:
-            for results in BACKENDS[backend](chunks, n_jobs, spec.run.imports, address):
+            for results in BACKENDS[options.backend](chunks, options):
                 journal.append(results)
                 report.runs_trained += len(results)
                 if on_results:
@@ -157,7 +154,7 @@ def run_sweep(
         report.summary = write_outputs(folder, spec, configs, records, figures=figures)
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)
-        _write_meta(folder, spec, report, started, n_jobs, backend)
+        _write_meta(folder, spec, report, started, options)
     return report
 
 
@@ -199,7 +196,7 @@ def _write_curves(handle, curves: dict[str, np.ndarray]) -> None:
 
 
 def _write_meta(
-    folder: Path, spec: Spec, report: SweepReport, started: str, n_jobs: int, backend: str
+    folder: Path, spec: Spec, report: SweepReport, started: str, options: RunOptions
 ) -> None:
     import joblib
     import pandas
@@ -216,8 +213,9 @@ def _write_meta(
         "started": started,
         "finished": _now(),
         "interrupted": report.interrupted,
-        "n_jobs": n_jobs,
-        "backend": backend,
+        "n_jobs": options.n_jobs,
+        "backend": options.backend,
+        "address": options.address,
         "runs_total": report.runs_total,
         "runs_reused": report.runs_reused,
         "runs_trained": report.runs_trained,

@@ -21,6 +21,7 @@ from itertools import groupby
 from xorlab.config import RunConfig
 from xorlab.engine import batch_size, train_batch
 from xorlab.result import RunResult, failed_result
+from xorlab.spec import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,13 @@ def run_loky(
                 executor = get_reusable_executor(max_workers=1)
 
 
-def _run_dask(
-    chunks: list[list[RunConfig]], n_jobs: int, imports: Sequence[str] = (), address: str = ""
-) -> Iterator[list[RunResult]]:
-    from xorlab.dask_backend import run_dask
+def _run_dask(chunks: list[list[RunConfig]], options: RunOptions) -> Iterator[list[RunResult]]:
+    from xorlab.dask_backend import run_dask  # optional: needs the dask extra
 
-    return run_dask(chunks, n_jobs, imports, address)
+    yield from run_dask(chunks, options)
 
 
-BACKENDS: dict[str, Callable[..., Iterator[list[RunResult]]]] = {
-    "loky": lambda chunks, n_jobs, imports=(), address="": run_loky(chunks, n_jobs, imports),
+BACKENDS: dict[str, Callable[[list[list[RunConfig]], RunOptions], Iterator[list[RunResult]]]] = {
+    "loky": lambda chunks, options: run_loky(chunks, options.n_jobs, options.imports),
     "dask": _run_dask,
 }

@@ -31,7 +31,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "method", "seeds", "trials", "sampler_seed"),
     "params": tuple(SETTINGS),
     "train": tuple(SETTINGS),
-    "run": ("n_jobs", "backend", "address", "imports"),
+    "run": ("n_jobs", "backend", "address", "imports", "timeout"),
 }
 
 
@@ -39,10 +39,11 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 class RunOptions:
     """How to execute a sweep; never changes its numbers."""
 
-    n_jobs: int = -1
-    backend: str = "loky"
-    address: str = ""
-    imports: tuple[str, ...] = ()
+    n_jobs: int = -1  # joblib convention: -1 = all cores
+    backend: str = "loky"  # "loky" (joblib's processes) or "dask"
+    address: str = ""  # Dask scheduler; empty = a local Dask cluster on 127.0.0.1
+    imports: tuple[str, ...] = ()  # modules imported first, e.g. to register activations
+    timeout: float = 30.0  # seconds to wait for a Dask scheduler and its first worker
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Spec:
             )
             for k, v in self.params.items()
         }
-        run = {"n_jobs": self.run.n_jobs, "backend": self.run.backend}
+        run = {"n_jobs": self.run.n_jobs, "backend": self.run.backend, "timeout": self.run.timeout}
         if self.run.address:
             run["address"] = self.run.address
         if self.run.imports:
@@ -330,12 +331,15 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
     imports = run.get("imports", [])
     if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
         raise reader.error("run", "imports", f"must be a list of module names, got {imports!r}")
+    timeout = run.get("timeout", 30.0)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+        raise reader.error("run", "timeout", f"must be a number of seconds > 0, got {timeout!r}")
     for module in imports:
         try:
             importlib.import_module(module)
         except Exception as error:
             raise reader.error("run", "imports", f"cannot import {module!r}: {error}") from None
-    return RunOptions(n_jobs, backend, address, tuple(imports))
+    return RunOptions(n_jobs, backend, address, tuple(imports), float(timeout))
 
 
 def _toml_value(value: Any) -> str:

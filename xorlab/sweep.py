@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from xorlab.search import SpecError
@@ -39,7 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--backend", choices=("loky", "dask"), help="overrides [run] backend")
     parser.add_argument(
-        "--address", metavar="TCP", help="Dask scheduler, e.g. tcp://127.0.0.1:8786"
+        "--address",
+        metavar="TCP",
+        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --backend dask; "
+        "default with dask: a local cluster on 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="seconds to wait for a Dask scheduler and its first worker (default 30)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print how many runs and a few of them, then exit"
@@ -61,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from xorlab.dask_backend import DaskSetupError
     from xorlab.pipeline import MAX_RUNS, run_sweep
     from xorlab.spec import load_spec
     from xorlab.store import FolderLocked
@@ -77,12 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             return _dry_run(spec, space)
         progress = _Progress(enabled=not args.no_progress)
+        backend = args.backend or ("dask" if args.address else None)
+        overrides = {
+            "n_jobs": args.n_jobs,
+            "backend": backend,
+            "address": args.address,
+            "timeout": args.timeout,
+        }
+        options = replace(spec.run, **{k: v for k, v in overrides.items() if v is not None})
+        if options.address and options.backend != "dask":
+            raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
         report = run_sweep(
             spec,
             args.out,
-            n_jobs=args.n_jobs,
-            backend=args.backend,
-            address=args.address,
+            options=options,
             fresh=args.fresh,
             rerun_failed=args.rerun_failed,
             figures=not args.no_figures,
@@ -93,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except FolderLocked as error:
+    except (FolderLocked, DaskSetupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C while the tables were being written

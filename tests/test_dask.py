@@ -1,0 +1,215 @@
+"""The Dask backend on a real scheduler and real workers, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.test_resilience import SLOW_SPEC, journal_lines, run_crash_spec, wait_for
+
+pytest.importorskip("distributed")
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO)}
+LOOPBACK = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
+
+
+def start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
+    scheduler_file = folder / "scheduler.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dask",
+            "scheduler",
+            "--port",
+            "0",
+            *LOOPBACK,
+            "--scheduler-file",
+            str(scheduler_file),
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: scheduler_file.exists() and scheduler_file.read_text().strip(), timeout=60)
+    return process, json.loads(scheduler_file.read_text())["address"]
+
+
+def start_worker(
+    address: str, name: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dask",
+            "worker",
+            address,
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--name",
+            name,
+            *LOOPBACK,
+        ],
+        env=env or ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    """A real `dask scheduler` and two `dask worker` processes."""
+    scheduler, address = start_scheduler(tmp_path)
+    workers = [start_worker(address, f"worker-{i}") for i in range(2)]
+    yield address, workers
+    stop(*workers, scheduler)
+
+
+def numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds"), pd.read_csv(
+        folder / "curves.csv"
+    )
+
+
+def test_a_real_cluster_gives_the_local_backends_numbers(cluster, tmp_path: Path) -> None:
+    address, _ = cluster
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    remote = run_cli(
+        "xorlab.sweep",
+        str(spec),
+        "--out",
+        str(tmp_path / "dask"),
+        "--address",
+        address,
+        "--no-figures",
+        timeout=120,
+    )
+    assert remote.returncode == 0, remote.stderr
+    local = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "local"), "--no-figures")
+    assert local.returncode == 0, local.stderr
+    for a, b in zip(numbers(tmp_path / "dask" / "tiny"), numbers(tmp_path / "local" / "tiny")):
+        pd.testing.assert_frame_equal(a, b)
+    assert json.loads((tmp_path / "dask" / "tiny" / "meta.json").read_text())["backend"] == "dask"
+
+
+def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> None:
+    address, workers = cluster
+    spec = tmp_path / "slow.toml"
+    spec.write_text(SLOW_SPEC)
+    folder = tmp_path / "slow"
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "xorlab.sweep",
+            str(spec),
+            "--out",
+            str(tmp_path),
+            "--address",
+            address,
+            "--no-figures",
+            "--no-progress",
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: journal_lines(folder) >= 8 or sweep.poll() is not None, timeout=120)
+        workers[0].send_signal(signal.SIGKILL)
+        _, stderr = sweep.communicate(timeout=180)
+    finally:
+        stop(sweep)
+    assert sweep.returncode == 0, stderr
+    runs = pd.read_csv(folder / "runs.csv")
+    assert len(runs) == 192 and (runs["status"] != "failed").all()
+
+
+def test_a_task_that_kills_its_worker_every_time_is_failed_without_a_hang(tmp_path: Path) -> None:
+    start = time.monotonic()
+    result, runs = run_crash_spec("kill", tmp_path, "--backend", "dask")  # a local Dask cluster
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - start < 150
+    bad = (runs["activation"] == "kill") & ((runs["init_scale"] == 10.0) | (runs["lr"] == 1e200))
+    assert (runs.loc[bad, "status"] == "failed").all()
+    assert runs.loc[bad, "error"].str.contains("worker process died").all()
+    assert (runs.loc[~bad, "status"] != "failed").all() and len(runs) == 16
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    result = run_cli(
+        "xorlab.sweep",
+        str(spec),
+        "--out",
+        str(tmp_path),
+        "--address",
+        "tcp://127.0.0.1:9",
+        "--timeout",
+        "3",
+    )
+    assert result.returncode == 2
+    assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    scheduler, address = start_scheduler(tmp_path)
+    fake = tmp_path / "fake" / "xorlab"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "0.0.0-other"\n')
+    worker = None
+    try:
+        result = run_cli(
+            "xorlab.sweep",
+            str(spec),
+            "--out",
+            str(tmp_path),
+            "--address",
+            address,
+            "--timeout",
+            "3",
+        )
+        assert result.returncode == 2
+        assert f"no Dask workers connected to {address} within 3 s" in result.stderr
+        assert "Traceback" not in result.stderr
+        fake_env = {**os.environ, "PYTHONPATH": str(fake.parent)}
+        worker = start_worker(address, "stale", env=fake_env, cwd=tmp_path)  # not the checkout
+        result = run_cli(
+            "xorlab.sweep",
+            str(spec),
+            "--out",
+            str(tmp_path),
+            "--address",
+            address,
+            "--timeout",
+            "30",
+        )
+        assert result.returncode == 2
+        assert "xorlab 0.1.0 is needed" in result.stderr and "0.0.0-other" in result.stderr
+    finally:
+        stop(*([worker] if worker else []), scheduler)
