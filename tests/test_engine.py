@@ -132,3 +132,15 @@ def test_float32_runs_and_mostly_agrees() -> None:
 def test_mixed_batch_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="batch_key"):
         train_batch([RunConfig(seed=0, hidden=2), RunConfig(seed=0, hidden=3)])
+
+
+def test_kept_weights_are_the_reference_loops_final_parameters() -> None:
+    from xorlab.reference import forward, make_model
+
+    config = RunConfig(seed=2, hidden=3, activation="tanh", lr=1.0, epochs=200)
+    (result,) = train_batch([config], keep_weights=True)
+    params, X, y = make_model(config)
+    A2, cache = forward(X, result.weights, "tanh")
+    from xorlab.reference import compute_loss
+
+    assert abs(compute_loss(cache, y, "bce") - result.final_loss) < 1e-9

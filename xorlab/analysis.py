@@ -97,3 +97,70 @@ def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -
         kind="stable",
     )
     return summary[[*settings, *SUMMARY_METRICS]].reset_index(drop=True)
+
+
+def configuration_label(row: pd.Series | dict, settings: Sequence[str]) -> str:
+    """'tanh, hidden 4, lr 1' style label of a configuration's varying settings."""
+    parts = []
+    for name in sorted(settings, key=lambda s: s != "activation"):  # activation first
+        value = row[name]
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        parts.append(text if name == "activation" else f"{name} {text}")
+    return ", ".join(parts)
+
+
+def decision_surfaces(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    settings: Sequence[str],
+    top: int = 3,
+    resolution: int = 41,
+) -> pd.DataFrame:
+    """The learned function over the input square [-0.5, 1.5]^2 for the best and the worst seed
+    (lowest and highest final loss) of the `top` configurations.
+
+    The runs are retrained with the batched engine to recover their weights (they are not
+    stored); the numbers are the ones in runs.csv. Columns: configuration, seed, which, x0, x1,
+    output.
+    """
+    from xorlab.config import RunConfig
+    from xorlab.engine import train_batch
+    from xorlab.reference import forward
+
+    grid = np.linspace(-0.5, 1.5, resolution)
+    x0, x1 = np.meshgrid(grid, grid)
+    inputs = np.stack([x0.ravel(), x1.ravel()])
+    fields = [f for f in RunConfig.__dataclass_fields__]
+    frames = []
+    for _, config_row in summary.head(top).iterrows():
+        mask = np.ones(len(runs), bool)
+        for name in SETTING_NAMES:
+            mask &= (runs[name] == config_row[name]).to_numpy()
+        finished = runs[mask & (runs["status"] != "failed").to_numpy()]
+        if finished.empty:
+            continue
+        ranked = finished.sort_values("final_loss", na_position="last")
+        picks = {"best seed": ranked.iloc[0], "worst seed": ranked.iloc[-1]}
+        configs = [RunConfig(**{f: _plain(row[f]) for f in fields}) for row in picks.values()]
+        results = train_batch(configs, keep_weights=True)  # same configuration: one batch
+        label = configuration_label(config_row, settings)
+        for (which, row), result in zip(picks.items(), results):
+            output, _ = forward(inputs, result.weights, row["activation"])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "configuration": label,
+                        "seed": int(row["seed"]),
+                        "which": which,
+                        "x0": inputs[0],
+                        "x1": inputs[1],
+                        "output": output[0],
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars from a DataFrame row as plain Python values (for RunConfig and run_id)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -43,14 +43,17 @@ def batch_size(config: RunConfig) -> int:
     return max(2, CACHE_ELEMENTS // (patterns * config.hidden))
 
 
-def train_batch(configs: Sequence[RunConfig]) -> list[RunResult]:
-    """Train runs that share one batch_key; results come back in the order given."""
+def train_batch(configs: Sequence[RunConfig], keep_weights: bool = False) -> list[RunResult]:
+    """Train runs that share one batch_key; results come back in the order given.
+
+    With `keep_weights`, each result also holds its final parameters (W1, b1, W2, b2).
+    """
     if len({c.batch_key for c in configs}) > 1:
         raise ValueError("train_batch needs runs that share one batch_key")
     size = batch_size(configs[0]) if configs else 1
     results: list[RunResult] = []
     for start in range(0, len(configs), size):
-        results.extend(_train_lockstep(configs[start : start + size]))
+        results.extend(_train_lockstep(configs[start : start + size], keep_weights))
     return results
 
 
@@ -81,7 +84,7 @@ class _Data:
         self.W2 = np.stack([p.W2[0] for p in problems], axis=-1)  # (H, M)
 
 
-def _train_lockstep(configs: Sequence[RunConfig]) -> list[RunResult]:
+def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[RunResult]:
     """Train up to one cache-sized batch of runs in lock-step."""
     start_time = time.perf_counter()
     n_real = len(configs)
@@ -168,14 +171,17 @@ def _train_lockstep(configs: Sequence[RunConfig]) -> list[RunResult]:
             np.subtract(theta, grad, out=theta)
         finite = np.isfinite(theta).all(axis=0)
     seconds = (time.perf_counter() - start_time) / n_real
-    return [
-        summarize_curve(
-            config,
-            log_at,
-            curve_loss[:, i],
-            curve_accuracy[:, i],
-            bool(finite[i]),
-            seconds,
+    results = []
+    for i, config in enumerate(configs[:n_real]):
+        result = summarize_curve(
+            config, log_at, curve_loss[:, i], curve_accuracy[:, i], bool(finite[i]), seconds
         )
-        for i, config in enumerate(configs[:n_real])
-    ]
+        if keep_weights:
+            result.weights = {
+                "W1": np.stack([u[:, i], v[:, i]], axis=1).astype(np.float64),
+                "b1": b[:, i, None].astype(np.float64),
+                "W2": w[None, :, i].astype(np.float64),
+                "b2": np.array([[theta[H, i]]], dtype=np.float64),
+            }
+        results.append(result)
+    return results

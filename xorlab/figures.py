@@ -1,41 +1,80 @@
 """Comparison figures from the tidy tables (matplotlib, headless, no pyplot state).
 
-Each plotting function takes DataFrames and an optional Axes and returns the Axes; it never
-shows anything. `write_figures` draws the standard set into a results folder.
+Each plotting function takes DataFrames and an optional Axes, returns the Axes, and never shows
+anything; `write_figures` draws the standard set into a results folder. Colors per activation
+are the same in every figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from xorlab.store import write_with
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
-MAX_HEATMAP_VALUES = 16
+OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
+DPI = 100
+PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
+XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
+
+
+def activation_color(name: str) -> str:
+    if name in ACTIVATION_COLORS:
+        return ACTIVATION_COLORS[name]
+    return OTHER_COLORS[sum(map(ord, name)) % len(OTHER_COLORS)]
 
 
 def _new_axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else Figure(figsize=(5, 4)).add_subplot()
 
 
-def _panels(count: int, width: float = 4.2, height: float = 3.8, sharey: bool = False):
-    """A figure with `count` side-by-side panels and fixed margins (fast: no layout engine)."""
-    figure = Figure(figsize=(width * count + 0.6, height))
-    axes = figure.subplots(1, count, sharey=sharey, squeeze=False)[0]
+def _panels(count: int, width: float = 4.2, height: float = 3.8, rows: int = 1, **kwargs):
+    """A figure of rows x count panels with fixed margins (fast: no layout engine)."""
+    figure = Figure(figsize=(width * count + 0.6, height * rows + 0.5))
+    axes = figure.subplots(rows, count, squeeze=False, **kwargs)
+    top = 1 - 0.75 / (height * rows + 0.5)
     figure.subplots_adjust(
-        left=0.9 / (width * count + 0.6), right=0.97, bottom=0.13, top=0.84, wspace=0.3
+        left=0.9 / (width * count + 0.6),
+        right=0.97,
+        bottom=0.55 / (height * rows + 0.5) + 0.04,
+        top=top,
+        wspace=0.3,
+        hspace=0.45,
     )
     return figure, axes
 
 
 def _label(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Runs of the configuration that solves best (then lowest median loss) for each key."""
+    others = [
+        c
+        for c in ("lr", "init_scale", "epochs", "loss", "samples", "noise", "dtype", "log_every")
+        if c in runs and c not in keys and runs[c].nunique() > 1
+    ]
+    keys = list(keys)
+    if not others:
+        return runs
+    config = (
+        runs.groupby(keys + others, dropna=False)
+        .agg(_rate=("solved", "mean"), _loss=("final_loss", "median"))
+        .reset_index()
+        .sort_values(["_rate", "_loss"], ascending=[False, True])
+        .drop_duplicates(keys)
+    )
+    return runs.merge(config[keys + others], on=keys + others)
 
 
 def solve_rate_heatmap(
@@ -61,15 +100,47 @@ def solve_rate_heatmap(
                 text = f"{int(solved.iat[i, j])}/{int(total.iat[i, j])}"
                 color = "black" if rate[i, j] > 0.6 else "white"
                 ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
-    ax.set_xticks(
-        range(len(col_values)),
-        [_label(v) for v in col_values],
-        rotation=45 if len(col_values) > 5 else 0,
-    )
+    rotation = 45 if len(col_values) > 5 else 0
+    ax.set_xticks(range(len(col_values)), [_label(v) for v in col_values], rotation=rotation)
     ax.set_yticks(range(len(row_values)), [_label(v) for v in row_values])
-    ax.set_xlabel(f"{columns}")
-    ax.set_ylabel(f"{rows}")
+    ax.set_xlabel(columns)
+    ax.set_ylabel(rows)
     return ax
+
+
+def heatmap_figure(
+    runs: pd.DataFrame, rows: str, columns: str, panels: str | None, facet: str | None = None
+) -> Figure:
+    """Solve-rate heatmaps: one column of panels per `panels` value, one row per `facet` value."""
+    panel_values = sorted(runs[panels].unique()) if panels else [None]
+    facet_values = sorted(runs[facet].unique()) if facet else [None]
+    figure, axes = _panels(len(panel_values), width=4.0, rows=len(facet_values))
+    for r, facet_value in enumerate(facet_values):
+        for c, value in enumerate(panel_values):
+            subset = runs
+            if value is not None:
+                subset = subset[subset[panels] == value]
+            if facet_value is not None:
+                subset = subset[subset[facet] == facet_value]
+            ax = solve_rate_heatmap(subset, rows, columns, axes[r, c])
+            title = [f"{panels} = {value}"] if value is not None else []
+            title += [f"{facet} = {_label(facet_value)}"] if facet_value is not None else []
+            ax.set_title(
+                ", ".join(title),
+                color=activation_color(value) if panels == "activation" else "black",
+                fontsize=10,
+            )
+    figure.colorbar(
+        axes[0, 0].images[0], ax=list(axes.ravel()), label="solve rate", fraction=0.03, pad=0.02
+    )
+    pooled = [
+        k
+        for k in ("init_scale", "epochs", "loss", "samples", "noise", "dtype")
+        if k in runs and runs[k].nunique() > 1 and k not in (rows, columns, panels, facet)
+    ]
+    note = f"; pooled over {', '.join(pooled)}" if pooled else ""
+    figure.suptitle(f"Solve rate over {rows} x {columns} (cells: seeds solved / seeds{note})")
+    return figure
 
 
 def loss_band(
@@ -84,101 +155,300 @@ def loss_band(
     return ax
 
 
-def best_configurations(runs: pd.DataFrame, group: str, line: str) -> dict[tuple, list[str]]:
-    """For each (group, line) value pair, the run_ids of the settings that solve it best
-    (highest solve rate, then lowest median final loss)."""
-    chosen: dict[tuple, list[str]] = {}
-    keys = [group, line]
-    others = [
-        c
-        for c in ("lr", "init_scale", "epochs", "loss", "samples", "noise")
-        if c in runs and c not in keys
-    ]
-    for key, frame in runs.groupby(keys, sort=True):
-        ranked = (
-            frame.groupby(others, dropna=False)
-            .agg(_rate=("solved", "mean"), _loss=("final_loss", "median"))
-            .sort_values(["_rate", "_loss"], ascending=[False, True])
-        )
-        best = ranked.index[0]
-        best = best if isinstance(best, tuple) else (best,)
-        mask = np.ones(len(frame), bool)
-        for name, value in zip(others, best):
-            mask &= (frame[name] == value).to_numpy()
-        chosen[key] = frame.loc[mask, "run_id"].tolist()
-    return chosen
-
-
-def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
-    """One panel per activation, one line per hidden size, each at its best learning rate."""
-    activations = sorted(runs["activation"].unique())
-    hidden_values = sorted(runs["hidden"].unique())
-    figure, axes = _panels(len(activations), sharey=True)
-    colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
-    best = best_configurations(runs, "activation", "hidden")
-    for ax, activation in zip(axes, activations):
-        for hidden in hidden_values:
-            run_ids = best.get((activation, hidden))
-            if not run_ids:
-                continue
-            lr = runs.loc[runs["run_id"] == run_ids[0], "lr"].iloc[0]
-            loss_band(curves, run_ids, f"hidden {hidden} (lr {_label(lr)})", colors[hidden], ax)
-        ax.set_yscale("log")
-        ax.set_title(activation, color=ACTIVATION_COLORS.get(activation, "black"))
-        ax.set_xlabel("epoch")
-        ax.axhline(np.log(2), color="gray", ls=":", lw=1)
-        ax.legend(fontsize=7, title="median, IQR band", title_fontsize=7)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("training loss (log scale; dotted: ln 2 = chance)")
-    figure.suptitle("Loss curves over seeds at each hidden size's best settings")
-    return figure
-
-
 def _sequential(n: int) -> list:
     from matplotlib import colormaps
 
     return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
 
 
-def heatmap_figure(runs: pd.DataFrame, rows: str, columns: str, panels: str | None) -> Figure:
-    panel_values = sorted(runs[panels].unique()) if panels else [None]
-    figure, axes = _panels(len(panel_values), width=4.0)
-    for ax, value in zip(axes, panel_values):
-        subset = runs if value is None else runs[runs[panels] == value]
-        solve_rate_heatmap(subset, rows, columns, ax)
-        if value is not None:
-            ax.set_title(f"{panels} = {value}", color=ACTIVATION_COLORS.get(value, "black"))
-    figure.colorbar(axes[0].images[0], ax=list(axes), label="solve rate", fraction=0.03, pad=0.02)
-    figure.suptitle(f"Solve rate over {rows} x {columns} (cells: seeds solved / seeds)")
+def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """One panel per activation, one line per hidden size, each at its best other settings."""
+    activations = sorted(runs["activation"].unique())
+    hidden_values = sorted(runs["hidden"].unique())
+    if len(hidden_values) > 8:  # keep panels readable: 8 hidden sizes spread over the range
+        hidden_values = [
+            hidden_values[i] for i in np.linspace(0, len(hidden_values) - 1, 8).round().astype(int)
+        ]
+    figure, axes = _panels(len(activations), sharey=True)
+    colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
+    best = _best_per_group(runs, ["activation", "hidden"])
+    varying = [k for k in ("lr", "init_scale") if k in runs and runs[k].nunique() > 1]
+    for ax, activation in zip(axes[0], activations):
+        for hidden in hidden_values:
+            chosen = best[(best["activation"] == activation) & (best["hidden"] == hidden)]
+            if chosen.empty:
+                continue
+            detail = ", ".join(f"{k} {_label(chosen[k].iloc[0])}" for k in varying)
+            label = f"hidden {hidden}" + (f" ({detail})" if detail else "")
+            loss_band(curves, chosen["run_id"], label, colors[hidden], ax)
+        ax.set_yscale("log")
+        ax.set_title(activation, color=activation_color(activation))
+        ax.set_xlabel("epoch")
+        ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+        ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("training loss (log scale; dotted: ln 2 = chance)")
+    figure.suptitle("Loss curves over seeds, each hidden size at its best settings")
     return figure
 
 
-def write_figures(
-    folder: Path,
-    runs: pd.DataFrame,
-    summary: pd.DataFrame,
-    curves: dict[str, np.ndarray] | pd.DataFrame,
-    swept: Sequence[str],
-) -> list[Path]:
-    """Draw the standard figures into `folder` (atomically); returns the files written."""
-    folder.mkdir(exist_ok=True)
-    curves = pd.DataFrame(curves) if not isinstance(curves, pd.DataFrame) else curves
-    written = []
+def epochs_to_solve_strip(
+    runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden"
+) -> Axes:
+    """Epochs to solve of every solved seed, per activation and `group` value (best settings)."""
+    ax = _new_axes(ax)
+    best = _best_per_group(runs, ["activation", group])
+    solved = best[best["solved"]]
+    activations = sorted(runs["activation"].unique())
+    groups = sorted(best[group].unique())
+    width = 0.8 / max(len(activations), 1)
+    rng = np.random.default_rng(0)
+    for k, activation in enumerate(activations):
+        for i, value in enumerate(groups):
+            values = solved.loc[
+                (solved["activation"] == activation) & (solved[group] == value), "epochs_to_solve"
+            ].astype(float)
+            x = i + (k - (len(activations) - 1) / 2) * width
+            if len(values):
+                ax.boxplot(
+                    values,
+                    positions=[x],
+                    widths=width * 0.8,
+                    showfliers=False,
+                    medianprops={"color": "black"},
+                    boxprops={"color": activation_color(activation)},
+                    whiskerprops={"color": activation_color(activation)},
+                    capprops={"color": activation_color(activation)},
+                )
+                ax.scatter(
+                    x + rng.uniform(-width / 4, width / 4, len(values)),
+                    values,
+                    s=10,
+                    color=activation_color(activation),
+                    alpha=0.7,
+                    zorder=3,
+                )
+    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel(f"{group} (each at its best learning rate)")
+    ax.set_ylabel("epochs to solve (solved seeds only)")
+    ax.legend(
+        handles=[
+            Line2D([], [], color=activation_color(a), marker="o", ls="", label=a)
+            for a in activations
+        ],
+        title="activation",
+        fontsize=8,
+    )
+    ax.grid(alpha=0.3, axis="y")
+    return ax
 
-    def save(figure: Figure, name: str) -> None:
-        path = folder / name
-        write_with(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
-        written.append(path)
 
-    grid_keys = [k for k in swept if runs[k].nunique() <= MAX_HEATMAP_VALUES and k != "activation"]
-    rows = "hidden" if "hidden" in grid_keys else (grid_keys[0] if grid_keys else None)
+def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden") -> Axes:
+    """Final loss of every seed (log scale): stuck seeds sit apart from the solved ones."""
+    ax = _new_axes(ax)
+    best = _best_per_group(runs, ["activation", group])
+    activations = sorted(runs["activation"].unique())
+    groups = sorted(best[group].unique())
+    width = 0.8 / max(len(activations), 1)
+    rng = np.random.default_rng(1)
+    for k, activation in enumerate(activations):
+        for i, value in enumerate(groups):
+            rows = best[
+                (best["activation"] == activation)
+                & (best[group] == value)
+                & (best["status"] == "ok")
+            ]
+            x = (
+                i
+                + (k - (len(activations) - 1) / 2) * width
+                + rng.uniform(-width / 3, width / 3, len(rows))
+            )
+            color = activation_color(activation)
+            ax.scatter(
+                x[rows["solved"].to_numpy()],
+                rows.loc[rows["solved"], "final_loss"],
+                s=14,
+                color=color,
+                alpha=0.8,
+            )
+            ax.scatter(
+                x[~rows["solved"].to_numpy()],
+                rows.loc[~rows["solved"], "final_loss"],
+                s=18,
+                facecolor="white",
+                edgecolor=color,
+                marker="o",
+            )
+    ax.set_yscale("log")
+    ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel(f"{group} (each at its best learning rate)")
+    ax.set_ylabel("final training loss per seed (log scale)")
+    handles = [
+        Line2D([], [], color=activation_color(a), marker="o", ls="", label=a) for a in activations
+    ]
+    handles += [
+        Line2D([], [], color="gray", marker="o", ls="", label="solved"),
+        Line2D(
+            [],
+            [],
+            markerfacecolor="white",
+            markeredgecolor="gray",
+            marker="o",
+            ls="",
+            label="not solved",
+        ),
+        Line2D([], [], color="gray", ls=":", label="ln 2 (chance)"),
+    ]
+    ax.legend(handles=handles, fontsize=7, ncols=2)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def seeds_figure(runs: pd.DataFrame) -> Figure:
+    figure, axes = _panels(2, width=5.5, height=4.2)
+    epochs_to_solve_strip(runs, axes[0, 0]).set_title("How fast: epochs to solve per seed")
+    final_loss_strip(runs, axes[0, 1]).set_title("How reliably: final loss per seed")
+    figure.suptitle("Seeds of each hidden size at its best settings (box: quartiles, line: median)")
+    return figure
+
+
+def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """The learned function over [-0.5, 1.5]^2 with the 0.5 contour and the four XOR points."""
+    ax = _new_axes(ax)
+    grid = surface.pivot(index="x1", columns="x0", values="output")
+    ax.pcolormesh(
+        grid.columns, grid.index, grid.to_numpy(), vmin=0, vmax=1, cmap="RdBu_r", shading="auto"
+    )
+    if np.nanmin(grid.to_numpy()) < 0.5 < np.nanmax(grid.to_numpy()):
+        ax.contour(
+            grid.columns, grid.index, grid.to_numpy(), levels=[0.5], colors="black", linewidths=1.2
+        )
+    for x0, x1, target in XOR_POINTS:
+        ax.scatter(
+            [x0],
+            [x1],
+            s=80,
+            c="#b2182b" if target else "#2166ac",
+            edgecolor="white",
+            linewidth=1.5,
+            marker="o" if target else "s",
+            zorder=3,
+        )
+    ax.set_xlabel("x0")
+    ax.set_ylabel("x1")
+    ax.set_aspect("equal")
+    return ax
+
+
+def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
+    configurations = list(dict.fromkeys(surfaces["configuration"]))
+    figure, axes = _panels(len(configurations), width=3.6, height=3.4, rows=2)
+    for c, configuration in enumerate(configurations):
+        for r, which in enumerate(("best seed", "worst seed")):
+            subset = surfaces[
+                (surfaces["configuration"] == configuration) & (surfaces["which"] == which)
+            ]
+            ax = decision_boundary(subset, axes[r, c])
+            ax.set_title(f"{configuration}\n{which} (seed {subset['seed'].iloc[0]})", fontsize=8)
+    figure.colorbar(
+        axes[0, 0].collections[0],
+        ax=list(axes.ravel()),
+        label="network output (line: 0.5)",
+        fraction=0.03,
+        pad=0.02,
+    )
+    figure.suptitle(
+        "Learned function of the top configurations (points: XOR targets, red = 1, blue = 0)"
+    )
+    return figure
+
+
+def setting_scatter(runs: pd.DataFrame, setting: str, log: bool, ax: Axes | None = None) -> Axes:
+    """Final loss of every run against one swept setting, colored by activation."""
+    ax = _new_axes(ax)
+    for activation, rows in runs[runs["status"] == "ok"].groupby("activation"):
+        ax.scatter(
+            rows[setting],
+            rows["final_loss"],
+            s=10,
+            alpha=0.6,
+            color=activation_color(activation),
+            label=activation,
+        )
+    if log:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+    ax.set_xlabel(setting + (" (log scale)" if log else ""))
+    ax.set_ylabel("final training loss (log scale)")
+    ax.legend(title="activation", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def scatter_figure(
+    runs: pd.DataFrame, settings: Sequence[str], log_scaled: Sequence[str]
+) -> Figure:
+    figure, axes = _panels(len(settings), width=4.2)
+    for ax, setting in zip(axes[0], settings):
+        setting_scatter(runs, setting, setting in log_scaled, ax).set_title(
+            f"final loss vs {setting}"
+        )
+    figure.suptitle("Random search: final loss of every run against each sampled setting")
+    return figure
+
+
+FigureMaker = Callable[[], Figure]
+
+
+def figure_set(
+    runs: pd.DataFrame, curves: pd.DataFrame, swept: Sequence[str], log_scaled: Sequence[str] = ()
+) -> dict[str, FigureMaker]:
+    """The standard figures for one sweep: file name -> a function that draws it (so they can
+    be drawn in parallel)."""
+    figures: dict[str, FigureMaker] = {}
+    categorical = [k for k in swept if runs[k].nunique() <= MAX_CATEGORIES and k != "activation"]
+    continuous = [
+        k
+        for k in swept
+        if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
+    ]
+    rows = "hidden" if "hidden" in categorical else (categorical[0] if categorical else None)
     columns = (
         "lr"
-        if "lr" in grid_keys and rows != "lr"
-        else next((k for k in grid_keys if k != rows), None)
+        if "lr" in categorical and rows != "lr"
+        else next((k for k in categorical if k != rows), None)
     )
     if rows and columns:
-        panels = "activation" if "activation" in swept else None
-        save(heatmap_figure(runs, rows, columns, panels), "solve_rate_heatmap.png")
-    save(loss_curves_figure(runs, curves), "loss_curves.png")
-    return written
+        facet = next(
+            (k for k in categorical if k not in (rows, columns) and runs[k].nunique() <= 4), None
+        )
+        figures["solve_rate_heatmap.png"] = partial(
+            heatmap_figure, runs, rows, columns, "activation", facet
+        )
+    figures["loss_curves.png"] = partial(loss_curves_figure, runs, curves)
+    figures["seeds.png"] = partial(seeds_figure, runs)
+    if continuous:
+        figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
+    return figures
+
+
+def _draw_and_save(path: Path, make: FigureMaker) -> Path:
+    figure = make()
+    write_with(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, pil_kwargs=PNG))
+    return path
+
+
+def write_figures(folder: Path, figures: dict[str, FigureMaker], n_jobs: int = 1) -> list[Path]:
+    """Draw and save figures as PNG into `folder` (each atomically), `n_jobs` at a time with
+    joblib; returns the files written."""
+    folder.mkdir(exist_ok=True)
+    tasks = [(folder / name, make) for name, make in figures.items()]
+    if n_jobs == 1 or len(tasks) < 2:
+        return [_draw_and_save(path, make) for path, make in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(n_jobs, len(tasks)))(delayed(_draw_and_save)(*t) for t in tasks)

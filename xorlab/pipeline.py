@@ -15,6 +15,7 @@ import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,16 +152,16 @@ def run_sweep(
             report.interrupted = True
         preload.join()
         records = journal.read()  # every finished run, this invocation's and earlier ones
-        report.summary = write_outputs(folder, spec, configs, records, figures=figures)
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)
-        _write_meta(folder, spec, report, started, options)
+        _write_meta(folder, spec, report, started, options)  # first: the report page shows it
+        workers = effective_workers(options.n_jobs)
+        report.summary = write_outputs(folder, spec, configs, records, figures, workers)
     return report
 
 
 def _import_output_modules() -> None:
-    import xorlab.analysis  # noqa: F401  (pandas)
-    import xorlab.figures  # noqa: F401  (matplotlib)
+    import xorlab.render  # noqa: F401  (pandas, matplotlib)
 
 
 def write_outputs(
@@ -169,22 +170,27 @@ def write_outputs(
     configs: Sequence[RunConfig],
     records: dict[str, dict[str, Any]],
     figures: bool = True,
+    n_jobs: int = 1,
 ):
-    """(Re)write runs.csv, summary.csv, curves.csv and the figures for the spec's runs."""
+    """(Re)write runs.csv, summary.csv, curves.csv, the figures and report.html."""
+    import pandas as pd
+
     from xorlab.analysis import runs_table, summary_table
+    from xorlab.render import render
     from xorlab.store import curves_table
 
     ordered = [records[c.run_id] for c in configs if c.run_id in records]
     runs = runs_table(ordered)
     summary = summary_table(runs)
-    write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
-    write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
     curves = curves_table(ordered)
-    write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
-    if figures and ordered:
-        from xorlab.figures import write_figures
-
-        write_figures(folder / "figures", runs, summary, curves, swept=list(spec.params))
+    with ThreadPoolExecutor(1) as drawing:  # figures draw in worker processes meanwhile
+        drawn = drawing.submit(
+            render, folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures, n_jobs
+        )
+        write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
+        write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
+        write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
+        drawn.result()
     return summary
 
 

@@ -33,3 +33,31 @@ def best_table(summary: pd.DataFrame, n: int = 5) -> str:
     )
     table["final_loss"] = top["final_loss_median"].map(lambda v: f"{v:.3g}")
     return f"best {len(top)} of {len(summary)} configurations:\n" + table.to_string(index=False)
+
+
+def best_sentences(summary: pd.DataFrame, limit: int = 4) -> list[str]:
+    """Plain sentences such as 'tanh with hidden = 4, lr = 1 solved XOR on 10/10 seeds ...'."""
+    settings = varying_settings(summary)
+    finished = summary["n_seeds"] - summary["failed"]
+    solved = (summary["solve_rate"].fillna(0) * finished).round().astype(int)
+    sentences = []
+    for activation, rows in summary.assign(_solved=solved, _finished=finished).groupby(
+        "activation", sort=False
+    ):
+        best = rows.iloc[0]
+        others = [s for s in settings if s != "activation"]
+        ties = rows[(rows["solve_rate"] == best["solve_rate"])]
+        detail = ", ".join(f"{s} = {_format_value(best[s])}" for s in others)
+        speed = (
+            ""
+            if pd.isna(best["epochs_to_solve_median"])
+            else f" (median {best['epochs_to_solve_median']:.0f} epochs)"
+        )
+        also = f"; {len(ties) - 1} other configuration(s) did as well" if len(ties) > 1 else ""
+        sentences.append(
+            f"{activation} with {detail or 'these settings'} solved XOR on "
+            f"{best['_solved']}/{best['_finished']} seeds{speed}{also}."
+        )
+        if len(sentences) >= limit:
+            break
+    return sentences

@@ -27,6 +27,7 @@ class RunResult:
     curve_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     curve_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curve_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    weights: dict[str, np.ndarray] | None = None  # final parameters, only when asked for
 
     @property
     def run_id(self) -> str:

@@ -1,0 +1,120 @@
+"""Figures and the report page of one results folder, drawn from its tables.
+
+Used at the end of every sweep and by ``python -m xorlab.plot RESULTS_DIR``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from xorlab.analysis import configuration_label, decision_surfaces
+from xorlab.figures import decision_boundaries_figure, figure_set, write_figures
+from xorlab.report import best_sentences, varying_settings
+from xorlab.store import write_text
+
+REPORT = "report.html"
+
+
+def render(
+    folder: Path,
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    curves: pd.DataFrame,
+    spec: dict,
+    figures: bool = True,
+    n_jobs: int = 1,
+) -> list[Path]:
+    """(Re)draw figures/ and report.html of a results folder, the figures `n_jobs` at a time;
+    returns the files written."""
+    swept = list(spec.get("params", {})) or varying_settings(summary)
+    log_scaled = [
+        k
+        for k, v in spec.get("params", {}).items()
+        if isinstance(v, dict) and v.get("distribution", "").startswith("log")
+    ]
+    written: list[Path] = []
+    if figures and len(runs):
+        settings = [s for s in varying_settings(summary) if s in swept] or swept
+        makers = figure_set(runs, curves, swept, log_scaled)
+        makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
+        written += write_figures(folder / "figures", makers, n_jobs)
+    write_text(
+        folder / REPORT,
+        report_html(
+            folder,
+            summary,
+            spec,
+            figures=sorted(p.name for p in (folder / "figures").glob("*.png")),
+        ),
+    )
+    return written + [folder / REPORT]
+
+
+def _decision_figure(runs: pd.DataFrame, summary: pd.DataFrame, settings: list[str]):
+    """Retrain the top configurations' best and worst seeds, then draw what they learned."""
+    return decision_boundaries_figure(decision_surfaces(runs, summary, settings))
+
+
+FIGURE_CAPTIONS = {
+    "solve_rate_heatmap.png": "Share of seeds that solved XOR for each configuration.",
+    "loss_curves.png": "Median training loss over seeds (band: interquartile range).",
+    "seeds.png": "Every seed: how fast it solved, and where the stuck ones ended.",
+    "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
+    "settings_scatter.png": "Random search: final loss against each sampled setting.",
+}
+
+
+def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequence[str]) -> str:
+    """A self-contained page: best configurations in words, figures, summary table, spec, meta."""
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    settings = varying_settings(summary)
+    name = html.escape(str(spec.get("sweep", {}).get("name", folder.name)))
+    sentences = "".join(f"<li>{html.escape(s)}</li>" for s in best_sentences(summary))
+    figure_html = "".join(
+        f'<figure><img src="figures/{html.escape(f)}" alt="{html.escape(f)}">'
+        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(f, f))}</figcaption></figure>"
+        for f in figures
+    )
+    table = summary.head(30).copy()
+    table.insert(
+        0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
+    )
+    table = table.drop(columns=[c for c in table.columns if c in settings])
+    from xorlab.config import SETTING_NAMES
+
+    fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s in summary and s not in settings}
+    counts = meta.get("statuses", {})
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>xorlab sweep {name}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }}
+img {{ max-width: 100%; border: 1px solid #ddd; }}
+figure {{ margin: 1.5em 0; }} figcaption {{ color: #555; }}
+table {{ border-collapse: collapse; font-size: 0.85em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 6px; text-align: right; }}
+th {{ background: #f3f3f3; }} td:first-child {{ text-align: left; }}
+pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>Sweep <code>{name}</code></h1>
+<p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
+{counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
+<h2>Best configurations</h2><ul>{sentences}</ul>
+<h2>Figures</h2>{figure_html}
+<h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
+{table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)}
+<h2>Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>
+<h2>Run metadata</h2><pre>{html.escape(json.dumps(meta, indent=2))}</pre>
+</body></html>
+"""
+
+
+def _spec_text(folder: Path) -> str:
+    path = folder / "spec.toml"
+    return path.read_text() if path.exists() else ""
