@@ -178,7 +178,7 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             chosen = best[(best["activation"] == activation) & (best["hidden"] == hidden)]
             if chosen.empty:
                 continue
-            detail = ", ".join(f"{k} {_label(chosen[k].iloc[0])}" for k in varying)
+            detail = ", ".join(f"{k} {chosen[k].iloc[0]:.3g}" for k in varying)
             label = f"hidden {hidden}" + (f" ({detail})" if detail else "")
             loss_band(curves, chosen["run_id"], label, colors[hidden], ax)
         ax.set_yscale("log")
@@ -405,12 +405,20 @@ FigureMaker = Callable[[], Figure]
 
 
 def figure_set(
-    runs: pd.DataFrame, curves: pd.DataFrame, swept: Sequence[str], log_scaled: Sequence[str] = ()
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    swept: Sequence[str],
+    sampled: Sequence[str] = (),
+    log_scaled: Sequence[str] = (),
 ) -> dict[str, FigureMaker]:
     """The standard figures for one sweep: file name -> a function that draws it (so they can
-    be drawn in parallel)."""
+    be drawn in parallel). `sampled` settings were drawn from distributions (continuous)."""
     figures: dict[str, FigureMaker] = {}
-    categorical = [k for k in swept if runs[k].nunique() <= MAX_CATEGORIES and k != "activation"]
+    categorical = [
+        k
+        for k in swept
+        if k not in sampled and k != "activation" and runs[k].nunique() <= MAX_CATEGORIES
+    ]
     continuous = [
         k
         for k in swept

@@ -32,16 +32,14 @@ def render(
 ) -> list[Path]:
     """(Re)draw figures/ and report.html of a results folder, the figures `n_jobs` at a time;
     returns the files written."""
-    swept = list(spec.get("params", {})) or varying_settings(summary)
-    log_scaled = [
-        k
-        for k, v in spec.get("params", {}).items()
-        if isinstance(v, dict) and v.get("distribution", "").startswith("log")
-    ]
+    params = spec.get("params", {})
+    swept = list(params) or varying_settings(summary)
+    sampled = [k for k, v in params.items() if isinstance(v, dict)]
+    log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
     written: list[Path] = []
     if figures and len(runs):
         settings = [s for s in varying_settings(summary) if s in swept] or swept
-        makers = figure_set(runs, curves, swept, log_scaled)
+        makers = figure_set(runs, curves, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
         written += write_figures(folder / "figures", makers, n_jobs)
     write_text(

@@ -1,0 +1,158 @@
+"""Figures, the report page, `python -m xorlab.plot` and `python -m xorlab.compare` on real sweeps."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from tests.conftest import TINY_SPEC, run_cli
+from xorlab.compare import fisher_exact
+
+RANDOM_SPEC = """
+[sweep]
+name = "rand"
+method = "random"
+trials = 8
+seeds = 2
+[params]
+activation = ["tanh", "relu"]
+lr = { distribution = "loguniform", low = 0.05, high = 5.0 }
+init_scale = { distribution = "uniform", low = 0.01, high = 1.0 }
+[train]
+epochs = 200
+hidden = 4
+"""
+
+
+def assert_real_png(path: Path) -> None:
+    assert path.is_file(), path
+    assert path.stat().st_size > 15_000, path
+    pixels = imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 300
+    assert pixels[..., :3].std() > 0.05, f"{path.name} looks blank"
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory) -> Path:
+    """Two real grid sweeps of the same grid under two epoch budgets, and a random search."""
+    root = tmp_path_factory.mktemp("sweeps")
+    for name, text in {
+        "long": TINY_SPEC.replace('name = "tiny"', 'name = "long"'),
+        "short": TINY_SPEC.replace('name = "tiny"', 'name = "short"')
+        .replace("epochs = 300", "epochs = 60")
+        .replace("lr = [0.1, 1.0]", "lr = [0.1, 1.0, 3.0]"),
+        "rand": RANDOM_SPEC,
+    }.items():
+        (root / f"{name}.toml").write_text(text)
+        result = run_cli("xorlab.sweep", str(root / f"{name}.toml"), "--out", str(root / "results"))
+        assert result.returncode == 0, result.stderr
+    return root / "results"
+
+
+@pytest.mark.parametrize(
+    "name", ["solve_rate_heatmap.png", "loss_curves.png", "seeds.png", "decision_boundaries.png"]
+)
+def test_grid_figures_are_real_pngs(sweeps: Path, name: str) -> None:
+    assert_real_png(sweeps / "long" / "figures" / name)
+
+
+def test_random_search_gets_a_scatter_per_sampled_setting(sweeps: Path) -> None:
+    figures = sweeps / "rand" / "figures"
+    assert_real_png(figures / "settings_scatter.png")
+    assert not (figures / "solve_rate_heatmap.png").exists()  # no grid to draw
+
+
+def test_report_references_only_files_that_exist(sweeps: Path) -> None:
+    for name in ("long", "rand"):
+        page = (sweeps / name / "report.html").read_text()
+        references = re.findall(r'(?:src|href)="([^"#]+)"', page)
+        assert references, "the report shows the figures"
+        for reference in references:
+            assert not reference.startswith(("http:", "https:", "/")), reference
+            assert (sweeps / name / reference).is_file(), reference
+        assert "solved XOR on" in page and "Resolved spec" in page and "runs_total" in page
+
+
+def test_plot_command_redraws_figures_and_report(sweeps: Path) -> None:
+    figures = sweeps / "long" / "figures"
+    for png in figures.glob("*.png"):
+        png.unlink()
+    (sweeps / "long" / "report.html").unlink()
+    result = run_cli("xorlab.plot", str(sweeps / "long"))
+    assert result.returncode == 0, result.stderr
+    assert_real_png(figures / "loss_curves.png")
+    assert (sweeps / "long" / "report.html").is_file()
+    missing = run_cli("xorlab.plot", str(sweeps / "nothing"))
+    assert missing.returncode == 2 and "not a results folder" in missing.stderr
+
+
+def test_compare_two_real_sweeps(sweeps: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = run_cli(
+        "xorlab.compare",
+        str(sweeps / "long"),
+        str(sweeps / "short" / "runs.csv"),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "epochs: long = 300, short = 60" in result.stdout
+    assert lines.index("conditions (fixed settings that differ between the sweeps):") < 3
+    assert "matched on: hidden, activation, lr; 8 configurations in common" in result.stdout
+    assert "Fisher's exact test" in result.stdout
+    assert "only in short: 4 configurations" in result.stdout
+    table = pd.read_csv(out / "compare.csv")
+    assert {
+        "solve_rate_long",
+        "solve_rate_short",
+        "solve_rate_diff_short",
+        "p_value_short",
+        "present_in",
+    } <= set(table.columns)
+    common = table[table["present_in"] == "all"]
+    assert len(common) == 8
+    np.testing.assert_allclose(
+        common["solve_rate_diff_short"], common["solve_rate_short"] - common["solve_rate_long"]
+    )
+    assert common["p_value_short"].between(0, 1).all()
+    assert_real_png(out / "compare.png")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda root, tmp: [str(tmp / "missing"), str(root / "long")], "no such results folder"),
+        (
+            lambda root, tmp: [str(root / "long" / "spec.toml"), str(root / "long")],
+            "not an xorlab runs table",
+        ),
+        (
+            lambda root, tmp: [str(root / "long" / "summary.csv"), str(root / "long")],
+            "not an xorlab runs table",
+        ),
+        (lambda root, tmp: [str(root / "long"), str(root / "rand")], "no configuration in common"),
+        (lambda root, tmp: [str(root / "long")], "at least two"),
+    ],
+)
+def test_compare_errors_are_one_clear_line(
+    sweeps: Path, tmp_path: Path, make, message: str
+) -> None:
+    result = run_cli("xorlab.compare", *make(sweeps, tmp_path), "--out", str(tmp_path / "cmp"))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "table", [(3, 7, 9, 1), (0, 10, 10, 0), (5, 5, 5, 5), (1, 0, 0, 1), (0, 0, 3, 4), (2, 8, 0, 10)]
+)
+def test_fisher_exact_matches_scipy(table) -> None:
+    stats = pytest.importorskip("scipy.stats")
+    expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
+    assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9)
