@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from xorlab.analysis import configuration_label, decision_surfaces
+from xorlab.config import SETTING_NAMES
 from xorlab.figures import decision_boundaries_figure, figure_set, write_figures
 from xorlab.report import best_sentences, varying_settings
 from xorlab.store import write_text
@@ -48,7 +49,7 @@ def render(
             folder,
             summary,
             spec,
-            figures=sorted(p.name for p in (folder / "figures").glob("*.png")),
+            figures=_figure_order(p.name for p in (folder / "figures").glob("*.png")),
         ),
     )
     return written + [folder / REPORT]
@@ -84,9 +85,7 @@ def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequen
     table.insert(
         0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
     )
-    table = table.drop(columns=[c for c in table.columns if c in settings])
-    from xorlab.config import SETTING_NAMES
-
+    table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
     fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s in summary and s not in settings}
     counts = meta.get("statuses", {})
     return f"""<!doctype html>
@@ -111,6 +110,12 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 <h2>Run metadata</h2><pre>{html.escape(json.dumps(meta, indent=2))}</pre>
 </body></html>
 """
+
+
+def _figure_order(names) -> list[str]:
+    """The standard figures in reading order, then any others by name."""
+    order = list(FIGURE_CAPTIONS)
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
 def _spec_text(folder: Path) -> str:
