@@ -104,7 +104,8 @@ def test_a_run_gives_equal_bits_alone_in_a_pair_and_in_a_large_batch(
     alone = train_batch([target])[0]
     pair = train_batch([configs[4], target])[1]
     large = train_batch(configs)[5]
-    monkeypatch.setattr(engine, "CACHE_ELEMENTS", 4 * 9 * 3)  # sub-batches of 3 runs
+    itemsize = 8 if dtype == "float64" else 4
+    monkeypatch.setattr(engine, "CACHE_BYTES", itemsize * 4 * 9 * 3)  # sub-batches of 3 runs
     split = train_batch(configs)[5]
     for other in (pair, large, split):
         assert_same_numbers(alone, other)

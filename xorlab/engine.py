@@ -33,14 +33,16 @@ PATTERN_X0 = np.array([0.0, 0.0, 1.0, 1.0])
 PATTERN_X1 = np.array([0.0, 1.0, 0.0, 1.0])
 PATTERN_Y = np.array([0.0, 1.0, 1.0, 0.0])
 
-# Elements of one (patterns, hidden, runs) work array that keep a batch's arrays in the L2 cache.
-CACHE_ELEMENTS = 16384
+# Bytes of one (patterns, hidden, runs) work array: a batch's handful of them then stays in the
+# L2 cache. Measured on the 2-core development machine: throughput falls on either side.
+CACHE_BYTES = 256 * 1024
 
 
 def batch_size(config: RunConfig) -> int:
     """How many runs of this kind to train at once: as many as keep the work arrays in cache."""
     patterns = config.samples if config.noise > 0 else 4
-    return max(2, CACHE_ELEMENTS // (patterns * config.hidden))
+    elements = CACHE_BYTES // np.dtype(DTYPES[config.dtype]).itemsize
+    return max(2, elements // (patterns * config.hidden))
 
 
 def train_batch(configs: Sequence[RunConfig], keep_weights: bool = False) -> list[RunResult]:
@@ -103,22 +105,20 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
     extra = 3 * H if data.reduced else 0
     buffer = np.zeros((4 * H + 1 + extra, runs), dtype)
     theta = buffer[: 4 * H + 1]
-    w, wc = theta[:H], theta[: H + 1]  # W2, and W2 with b2 appended
+    w, c = theta[:H], theta[H]
     u, v, b = theta[H + 1 : 2 * H + 1], theta[2 * H + 1 : 3 * H + 1], theta[3 * H + 1 :]
     w[:], u[:], v[:] = data.W2, data.W1[:, 0], data.W1[:, 1]
     grad = np.zeros_like(theta)
-    g_wc = grad[: H + 1]
+    gw, gc = grad[:H], grad[H]
     gu, gv, gb = grad[H + 1 : 2 * H + 1], grad[2 * H + 1 : 3 * H + 1], grad[3 * H + 1 :]
+    g_hidden = grad[H + 1 :].reshape(3, H, runs)  # gu, gv, gb
 
     if data.reduced:
         Z1 = buffer[3 * H + 1 :].reshape(4, H, runs)
     else:
         Z1 = np.empty((patterns, H, runs), dtype)
-    # A1 with a constant row of ones, so W2 A1 + b2 and the gradients of W2 and b2 are each
-    # one einsum.
-    A1_ones = np.ones((patterns, H + 1, runs), dtype)
-    A1 = A1_ones[:, :H]
-    dA1, D = np.empty_like(Z1), np.empty_like(Z1)
+    A1 = np.empty_like(Z1)
+    D = np.empty_like(Z1)
     Z2 = np.empty((patterns, runs), dtype)
     A2, E = np.empty_like(Z2), np.empty_like(Z2)
     E3 = E[:, None, :]
@@ -142,7 +142,8 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
                 np.add(Z1, D, out=Z1)
                 np.add(Z1, b, out=Z1)
             activation.value(Z1, out=A1)
-            np.einsum("phm,hm->pm", A1_ones, wc, out=Z2)
+            np.einsum("phm,hm->pm", A1, w, out=Z2)
+            np.add(Z2, c, out=Z2)
             sigmoid(Z2, out=A2)
             if is_logged[epoch]:
                 per_pattern = loss.value(Z2, A2, data.y)
@@ -155,19 +156,23 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
             # backward, with lr * count / samples folded into E = dLoss/dZ2
             loss.delta(Z2, A2, data.y, out=E)
             np.multiply(E, data.step_weights, out=E)
-            np.einsum("phm,pm->hm", A1_ones, E, out=g_wc)
-            np.multiply(E3, w, out=dA1)
+            np.einsum("phm,pm->hm", A1, E, out=gw)
             activation.derivative(Z1, A1, out=D)
-            np.multiply(D, dA1, out=D)  # D = dLoss/dZ1
+            np.multiply(D, E3, out=D)  # D = dLoss/dZ1 without its factor W2 (applied below)
             if data.reduced:  # sums over the 4 patterns, written out
+                np.add(E[0], E[1], out=gc)
+                np.add(gc, E[2], out=gc)
+                np.add(gc, E[3], out=gc)
                 np.add(D[2], D[3], out=gu)
                 np.add(D[1], D[3], out=gv)
                 np.add(gu, D[0], out=gb)
                 np.add(gb, D[1], out=gb)
             else:
+                np.sum(E, axis=0, out=gc)
                 np.einsum("phm,pzm->hm", D, data.x0, out=gu)
                 np.einsum("phm,pzm->hm", D, data.x1, out=gv)
                 np.sum(D, axis=0, out=gb)
+            np.multiply(g_hidden, w, out=g_hidden)
             np.subtract(theta, grad, out=theta)
         finite = np.isfinite(theta).all(axis=0)
     seconds = (time.perf_counter() - start_time) / n_real

@@ -114,7 +114,8 @@ DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
 class Problem:
     """One run's data and initial weights, drawn from its seed alone.
 
-    Draw order: the input bits, then (only when noise > 0) the input noise, then W1, then W2.
+    Draw order: the input bits (raw 64-bit words of the generator, least significant bit first),
+    then (only when noise > 0) the input noise, then W1, then W2.
     """
 
     bits: Array  # (2, samples) uint8 input bits, features row-wise as in the tutorial
@@ -139,8 +140,9 @@ def make_problem(
 ) -> Problem:
     """Draw the data and initial weights of one run (biases start at zero)."""
     rng = np.random.default_rng(seed)
-    packed = np.frombuffer(rng.bytes((2 * samples + 7) // 8), np.uint8)
-    bits = np.unpackbits(packed)[: 2 * samples].reshape(2, samples)
+    words = rng.bit_generator.random_raw((2 * samples + 63) // 64)  # 64 fair bits each
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: 2 * samples]
+    bits = bits.reshape(2, samples)
     input_noise = noise * rng.standard_normal((2, samples)) if noise > 0 else None
     W1 = rng.standard_normal((hidden, 2)) * init_scale
     W2 = rng.standard_normal((1, hidden)) * init_scale

@@ -156,7 +156,8 @@ def run_sweep(
         report.statuses = Counter(r["status"] for r in ordered)
         _write_meta(folder, spec, report, started, options)  # first: the report page shows it
         workers = effective_workers(options.n_jobs)
-        report.summary = write_outputs(folder, spec, configs, records, figures, workers)
+        drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
+        report.summary = write_outputs(folder, spec, configs, records, drawing, workers)
     return report
 
 
