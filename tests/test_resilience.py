@@ -154,7 +154,7 @@ CRASH_SPEC = """
 name = "crash"
 seeds = 2
 [params]
-activation = ["tanh", "{bad}"]
+activation = ["relu", "{bad}"]
 init_scale = [0.01, 10.0]
 lr = [1.0, 1e200]
 [train]
@@ -200,7 +200,7 @@ def test_a_raising_run_is_failed_a_diverging_run_is_diverged_the_rest_ok(tmp_pat
     assert (runs.loc[bad, "status"] == "failed").all()
     assert runs.loc[bad, "error"].str.contains("ValueError: boom").all()
     assert (
-        runs.loc[(runs["activation"] == "tanh") & (runs["lr"] == 1e200), "status"] == "diverged"
+        runs.loc[(runs["activation"] == "relu") & (runs["lr"] == 1e200), "status"] == "diverged"
     ).all()
     assert (runs.loc[~bad & (runs["lr"] == 1.0), "status"] == "ok").all()
     assert "status: 6 ok, 4 diverged, 6 failed" in result.stdout

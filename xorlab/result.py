@@ -10,6 +10,7 @@ import numpy as np
 from xorlab.config import RunConfig
 
 STATUSES = ("ok", "diverged", "failed")
+BLOWN_UP_LOSS = 1e3  # chance is ln 2 = 0.69; a final loss past this means the run blew up
 
 
 @dataclass
@@ -50,8 +51,9 @@ def summarize_curve(
     weights_finite: bool,
     train_seconds: float = 0.0,
 ) -> RunResult:
-    """Turn a run's logged curve into its metrics; NaN/inf anywhere means `diverged`."""
-    diverged = not weights_finite or not np.isfinite(loss).all()
+    """Turn a run's logged curve into its metrics. `diverged`: NaN/inf in the loss or the
+    weights, or a final loss that blew up past BLOWN_UP_LOSS."""
+    diverged = not weights_finite or not np.isfinite(loss).all() or loss[-1] > BLOWN_UP_LOSS
     solved = not diverged and accuracy[-1] == 1.0
     epochs_to_solve = None
     if solved:
