@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 
 from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES
@@ -70,10 +71,10 @@ class RunConfig:
     dtype: str = SETTINGS["dtype"].default
     noise: float = SETTINGS["noise"].default
 
-    @property
+    @cached_property
     def run_id(self) -> str:
         """A 12-hex-digit hash of the full configuration: equal runs match across sweeps."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        text = json.dumps({name: getattr(self, name) for name in _FIELDS}, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     @property
@@ -90,7 +91,8 @@ class RunConfig:
         )
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RunConfig) if f.name != "seed")
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig))
+SETTING_NAMES: tuple[str, ...] = tuple(name for name in _FIELDS if name != "seed")
 assert set(SETTING_NAMES) == set(SETTINGS)
 
 
