@@ -184,31 +184,26 @@ def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:
     (fake / "__init__.py").write_text('__version__ = "0.0.0-other"\n')
     worker = None
     try:
-        result = run_cli(
-            "xorlab.sweep",
-            str(spec),
-            "--out",
-            str(tmp_path),
-            "--address",
-            address,
-            "--timeout",
-            "3",
-        )
+
+        def sweep(timeout: str):
+            command = [
+                str(spec),
+                "--out",
+                str(tmp_path),
+                "--address",
+                address,
+                "--timeout",
+                timeout,
+            ]
+            return run_cli("xorlab.sweep", *command)
+
+        result = sweep("3")
         assert result.returncode == 2
         assert f"no Dask workers connected to {address} within 3 s" in result.stderr
         assert "Traceback" not in result.stderr
         fake_env = {**os.environ, "PYTHONPATH": str(fake.parent)}
         worker = start_worker(address, "stale", env=fake_env, cwd=tmp_path)  # not the checkout
-        result = run_cli(
-            "xorlab.sweep",
-            str(spec),
-            "--out",
-            str(tmp_path),
-            "--address",
-            address,
-            "--timeout",
-            "30",
-        )
+        result = sweep("30")
         assert result.returncode == 2
         assert "xorlab 0.1.0 is needed" in result.stderr and "0.0.0-other" in result.stderr
     finally:

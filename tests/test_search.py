@@ -64,7 +64,7 @@ def test_run_id_depends_on_the_full_configuration_only() -> None:
 
 
 def test_example_specs_load() -> None:
-    for name in ("grid", "random", "bench"):
+    for name in ("grid", "grid600", "random", "bench"):
         spec = load_spec(REPO / "sweeps" / f"{name}.toml")
         assert len(spec.space()) > 0
     assert len(load_spec(REPO / "sweeps" / "bench.toml").space()) == 1200

@@ -192,104 +192,81 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     return figure
 
 
+def _dodged(runs: pd.DataFrame, group: str):
+    """Runs of each (activation, `group` value) at their best other settings, with the x of
+    their slot: groups side by side, activations dodged within a group."""
+    best = _best_per_group(runs, ["activation", group])
+    activations = sorted(runs["activation"].unique())
+    groups = sorted(best[group].unique())
+    width = 0.8 / max(len(activations), 1)
+    slots = [
+        (activation, i + (k - (len(activations) - 1) / 2) * width, rows)
+        for k, activation in enumerate(activations)
+        for i, value in enumerate(groups)
+        for rows in [best[(best["activation"] == activation) & (best[group] == value)]]
+    ]
+    return slots, groups, width, activations
+
+
+def _group_axis(ax: Axes, groups: list, group: str, activations: list, extra=()) -> None:
+    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel(f"{group} (each at its best other settings)")
+    handles = [
+        Line2D([], [], color=activation_color(a), marker="o", ls="", label=a) for a in activations
+    ]
+    ax.legend(handles=handles + list(extra), fontsize=7, ncols=2 if extra else 1)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def epochs_to_solve_strip(
     runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden"
 ) -> Axes:
     """Epochs to solve of every solved seed, per activation and `group` value (best settings)."""
     ax = _new_axes(ax)
-    best = _best_per_group(runs, ["activation", group])
-    solved = best[best["solved"]]
-    activations = sorted(runs["activation"].unique())
-    groups = sorted(best[group].unique())
-    width = 0.8 / max(len(activations), 1)
+    slots, groups, width, activations = _dodged(runs, group)
     rng = np.random.default_rng(0)
-    for k, activation in enumerate(activations):
-        for i, value in enumerate(groups):
-            values = solved.loc[
-                (solved["activation"] == activation) & (solved[group] == value), "epochs_to_solve"
-            ].astype(float)
-            x = i + (k - (len(activations) - 1) / 2) * width
-            if len(values):
-                ax.boxplot(
-                    values,
-                    positions=[x],
-                    widths=width * 0.8,
-                    showfliers=False,
-                    medianprops={"color": "black"},
-                    boxprops={"color": activation_color(activation)},
-                    whiskerprops={"color": activation_color(activation)},
-                    capprops={"color": activation_color(activation)},
-                )
-                ax.scatter(
-                    x + rng.uniform(-width / 4, width / 4, len(values)),
-                    values,
-                    s=10,
-                    color=activation_color(activation),
-                    alpha=0.7,
-                    zorder=3,
-                )
-    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_xlabel(f"{group} (each at its best learning rate)")
+    for activation, x, rows in slots:
+        values = rows.loc[rows["solved"], "epochs_to_solve"].astype(float)
+        if not len(values):
+            continue
+        color = activation_color(activation)
+        lines = {"color": color}
+        ax.boxplot(
+            values,
+            positions=[x],
+            widths=width * 0.8,
+            showfliers=False,
+            medianprops={"color": "black"},
+            boxprops=lines,
+            whiskerprops=lines,
+            capprops=lines,
+        )
+        jitter = rng.uniform(-width / 4, width / 4, len(values))
+        ax.scatter(x + jitter, values, s=10, color=color, alpha=0.7, zorder=3)
     ax.set_ylabel("epochs to solve (solved seeds only)")
-    ax.legend(
-        handles=[
-            Line2D([], [], color=activation_color(a), marker="o", ls="", label=a)
-            for a in activations
-        ],
-        title="activation",
-        fontsize=8,
-    )
-    ax.grid(alpha=0.3, axis="y")
+    _group_axis(ax, groups, group, activations)
     return ax
 
 
 def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden") -> Axes:
     """Final loss of every seed (log scale): stuck seeds sit apart from the solved ones."""
     ax = _new_axes(ax)
-    best = _best_per_group(runs, ["activation", group])
-    activations = sorted(runs["activation"].unique())
-    groups = sorted(best[group].unique())
-    width = 0.8 / max(len(activations), 1)
+    slots, groups, width, activations = _dodged(runs, group)
     rng = np.random.default_rng(1)
-    for k, activation in enumerate(activations):
-        for i, value in enumerate(groups):
-            rows = best[
-                (best["activation"] == activation)
-                & (best[group] == value)
-                & (best["status"] == "ok")
-            ]
-            x = (
-                i
-                + (k - (len(activations) - 1) / 2) * width
-                + rng.uniform(-width / 3, width / 3, len(rows))
-            )
-            color = activation_color(activation)
-            ax.scatter(
-                x[rows["solved"].to_numpy()],
-                rows.loc[rows["solved"], "final_loss"],
-                s=14,
-                color=color,
-                alpha=0.8,
-            )
-            ax.scatter(
-                x[~rows["solved"].to_numpy()],
-                rows.loc[~rows["solved"], "final_loss"],
-                s=18,
-                facecolor="white",
-                edgecolor=color,
-                marker="o",
-            )
+    for activation, x, rows in slots:
+        rows = rows[rows["status"] == "ok"]
+        xs = x + rng.uniform(-width / 3, width / 3, len(rows))
+        solved = rows["solved"].to_numpy()
+        color = activation_color(activation)
+        ax.scatter(xs[solved], rows["final_loss"][solved], s=14, color=color, alpha=0.8)
+        ax.scatter(
+            xs[~solved], rows["final_loss"][~solved], s=18, facecolor="white", edgecolor=color
+        )
     ax.set_yscale("log")
     ax.axhline(np.log(2), color="gray", ls=":", lw=1)
-    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_xlabel(f"{group} (each at its best learning rate)")
     ax.set_ylabel("final training loss per seed (log scale)")
-    handles = [
-        Line2D([], [], color=activation_color(a), marker="o", ls="", label=a) for a in activations
-    ]
-    handles += [
+    extra = [
         Line2D([], [], color="gray", marker="o", ls="", label="solved"),
         Line2D(
             [],
@@ -302,8 +279,7 @@ def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "h
         ),
         Line2D([], [], color="gray", ls=":", label="ln 2 (chance)"),
     ]
-    ax.legend(handles=handles, fontsize=7, ncols=2)
-    ax.grid(alpha=0.3, axis="y")
+    _group_axis(ax, groups, group, activations, extra)
     return ax
 
 
