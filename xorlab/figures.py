@@ -1,23 +1,19 @@
 """Comparison figures from the tidy tables (matplotlib, headless, no pyplot state).
 
 Each plotting function takes DataFrames and an optional Axes, returns the Axes, and never shows
-anything; `write_figures` draws the standard set into a results folder. Colors per activation
+anything (`xorlab.render` picks and saves the set for a results folder). Colors per activation
 are the same in every figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import partial
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-
-from xorlab.store import write_with
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -375,64 +371,3 @@ def scatter_figure(
         )
     figure.suptitle("Random search: final loss of every run against each sampled setting")
     return figure
-
-
-FigureMaker = Callable[[], Figure]
-
-
-def figure_set(
-    runs: pd.DataFrame,
-    curves: pd.DataFrame,
-    swept: Sequence[str],
-    sampled: Sequence[str] = (),
-    log_scaled: Sequence[str] = (),
-) -> dict[str, FigureMaker]:
-    """The standard figures for one sweep: file name -> a function that draws it (so they can
-    be drawn in parallel). `sampled` settings were drawn from distributions (continuous)."""
-    figures: dict[str, FigureMaker] = {}
-    categorical = [
-        k
-        for k in swept
-        if k not in sampled and k != "activation" and runs[k].nunique() <= MAX_CATEGORIES
-    ]
-    continuous = [
-        k
-        for k in swept
-        if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
-    ]
-    rows = "hidden" if "hidden" in categorical else (categorical[0] if categorical else None)
-    columns = (
-        "lr"
-        if "lr" in categorical and rows != "lr"
-        else next((k for k in categorical if k != rows), None)
-    )
-    if rows and columns:
-        facet = next(
-            (k for k in categorical if k not in (rows, columns) and runs[k].nunique() <= 4), None
-        )
-        figures["solve_rate_heatmap.png"] = partial(
-            heatmap_figure, runs, rows, columns, "activation", facet
-        )
-    figures["loss_curves.png"] = partial(loss_curves_figure, runs, curves)
-    figures["seeds.png"] = partial(seeds_figure, runs)
-    if continuous:
-        figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
-    return figures
-
-
-def _draw_and_save(path: Path, make: FigureMaker) -> Path:
-    figure = make()
-    write_with(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, pil_kwargs=PNG))
-    return path
-
-
-def write_figures(folder: Path, figures: dict[str, FigureMaker], n_jobs: int = 1) -> list[Path]:
-    """Draw and save figures as PNG into `folder` (each atomically), `n_jobs` at a time with
-    joblib; returns the files written."""
-    folder.mkdir(exist_ok=True)
-    tasks = [(folder / name, make) for name, make in figures.items()]
-    if n_jobs == 1 or len(tasks) < 2:
-        return [_draw_and_save(path, make) for path, make in tasks]
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=min(n_jobs, len(tasks)))(delayed(_draw_and_save)(*t) for t in tasks)

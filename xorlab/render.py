@@ -7,19 +7,90 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from xorlab.analysis import configuration_label, decision_surfaces
 from xorlab.config import SETTING_NAMES
-from xorlab.figures import decision_boundaries_figure, figure_set, write_figures
+from xorlab.figures import (
+    DPI,
+    MAX_CATEGORIES,
+    PNG,
+    decision_boundaries_figure,
+    heatmap_figure,
+    loss_curves_figure,
+    scatter_figure,
+    seeds_figure,
+)
 from xorlab.report import best_sentences, varying_settings
-from xorlab.store import write_text
+from xorlab.store import write_text, write_with
 
 REPORT = "report.html"
+
+
+FigureMaker = Callable[[], Figure]
+
+
+def figure_set(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    swept: Sequence[str],
+    sampled: Sequence[str] = (),
+    log_scaled: Sequence[str] = (),
+) -> dict[str, FigureMaker]:
+    """The standard figures for one sweep: file name -> a function that draws it (so they can
+    be drawn in parallel). `sampled` settings were drawn from distributions (continuous)."""
+    figures: dict[str, FigureMaker] = {}
+    categorical = [
+        k
+        for k in swept
+        if k not in sampled and k != "activation" and runs[k].nunique() <= MAX_CATEGORIES
+    ]
+    continuous = [
+        k
+        for k in swept
+        if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
+    ]
+    rows = "hidden" if "hidden" in categorical else (categorical[0] if categorical else None)
+    columns = (
+        "lr"
+        if "lr" in categorical and rows != "lr"
+        else next((k for k in categorical if k != rows), None)
+    )
+    if rows and columns:
+        facet = next(
+            (k for k in categorical if k not in (rows, columns) and runs[k].nunique() <= 4), None
+        )
+        figures["solve_rate_heatmap.png"] = partial(
+            heatmap_figure, runs, rows, columns, "activation", facet
+        )
+    figures["loss_curves.png"] = partial(loss_curves_figure, runs, curves)
+    figures["seeds.png"] = partial(seeds_figure, runs)
+    if continuous:
+        figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
+    return figures
+
+
+def _draw_and_save(path: Path, make: FigureMaker) -> Path:
+    figure = make()
+    write_with(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, pil_kwargs=PNG))
+    return path
+
+
+def write_figures(folder: Path, figures: dict[str, FigureMaker], n_jobs: int = 1) -> list[Path]:
+    """Draw and save figures as PNG into `folder` (each atomically), `n_jobs` at a time with
+    joblib; returns the files written."""
+    folder.mkdir(exist_ok=True)
+    tasks = [(folder / name, make) for name, make in figures.items()]
+    if n_jobs == 1 or len(tasks) < 2:
+        return [_draw_and_save(path, make) for path, make in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(n_jobs, len(tasks)))(delayed(_draw_and_save)(*t) for t in tasks)
 
 
 def render(

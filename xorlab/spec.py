@@ -158,76 +158,9 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
                     "unknown key; " + _did_you_mean(key, SECTIONS[section]),
                 )
     run = _parse_run(reader, data.get("run", {}))  # first: its imports may add activations
-    sweep = data.get("sweep", {})
+    name, method, seeds, trials, sampler_seed = _parse_sweep(reader, data.get("sweep", {}))
     params = data.get("params", {})
     train = data.get("train", {})
-
-    def check(section: str, key: str, ok: bool, allowed: str) -> None:
-        if not ok:
-            value = data[section][key]
-            raise reader.error(section, key, f"must be {allowed}, got {value!r}")
-
-    name = sweep.get("name", path.stem)
-    check(
-        "sweep",
-        "name",
-        isinstance(name, str) and re.fullmatch(r"[\w.-]+", name) is not None,
-        "a folder name (letters, digits, '_', '-', '.')",
-    ) if "name" in sweep else None
-    method = sweep.get("method", "grid")
-    if "method" in sweep:
-        check(
-            "sweep",
-            "method",
-            method in METHODS,
-            "one of " + ", ".join(map(repr, METHODS)),
-        )
-    seeds_value = sweep.get("seeds", 5)
-    if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):
-        check("sweep", "seeds", seeds_value >= 1, "a count >= 1 or a list of seeds")
-        seeds = tuple(range(seeds_value))
-    else:
-        ok = (
-            isinstance(seeds_value, list)
-            and len(seeds_value) > 0
-            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value)
-            and len(set(seeds_value)) == len(seeds_value)
-        )
-        check(
-            "sweep",
-            "seeds",
-            ok,
-            "a count >= 1 or a non-empty list of distinct integers >= 0",
-        )
-        seeds = tuple(seeds_value)
-    trials = sweep.get("trials")
-    sampler_seed = sweep.get("sampler_seed", 0)
-    if method == "grid":
-        for key in ("trials", "sampler_seed"):
-            if key in sweep:
-                raise reader.error("sweep", key, "only applies to method = 'random'")
-    else:
-        if trials is None:
-            raise reader.error(
-                "sweep",
-                None,
-                "method = 'random' needs `trials` (how many configurations to sample)",
-            )
-        check(
-            "sweep",
-            "trials",
-            isinstance(trials, int) and not isinstance(trials, bool) and trials >= 1,
-            "an integer >= 1",
-        )
-        check(
-            "sweep",
-            "sampler_seed",
-            isinstance(sampler_seed, int)
-            and not isinstance(sampler_seed, bool)
-            and sampler_seed >= 0,
-            "an integer >= 0",
-        ) if "sampler_seed" in sweep else None
-
     swept: dict[str, Any] = {}
     for key, value in params.items():
         if key in train:
@@ -249,6 +182,55 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
         else:
             fixed[key] = setting.default
     return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _distinct_seeds(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(_is_int(s) and s >= 0 for s in value)
+        and len(set(value)) == len(value)
+    )
+
+
+SWEEP_RULES: dict[str, tuple[Any, str]] = {  # key -> (check, what is allowed)
+    "name": (
+        lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v) is not None,
+        "a folder name (letters, digits, '_', '-', '.')",
+    ),
+    "method": (lambda v: v in METHODS, "one of " + ", ".join(map(repr, METHODS))),
+    "seeds": (
+        lambda v: (_is_int(v) and v >= 1) or _distinct_seeds(v),
+        "a count >= 1 or a non-empty list of distinct integers >= 0",
+    ),
+    "trials": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "sampler_seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+}
+
+
+def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
+    """[sweep]: name, method, seeds, trials and sampler_seed, each checked."""
+    for key, value in sweep.items():
+        ok, allowed = SWEEP_RULES[key]
+        if not ok(value):
+            raise reader.error("sweep", key, f"must be {allowed}, got {value!r}")
+    method = sweep.get("method", "grid")
+    if method == "grid":
+        for key in ("trials", "sampler_seed"):
+            if key in sweep:
+                raise reader.error("sweep", key, "only applies to method = 'random'")
+    elif "trials" not in sweep:
+        raise reader.error(
+            "sweep", None, "method = 'random' needs `trials` (how many configurations to sample)"
+        )
+    seeds = sweep.get("seeds", 5)
+    seeds = tuple(range(seeds)) if _is_int(seeds) else tuple(seeds)
+    name = sweep.get("name", reader.path.stem)
+    return name, method, seeds, sweep.get("trials"), sweep.get("sampler_seed", 0)
 
 
 def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any] | Distribution:
