@@ -79,10 +79,10 @@ class RunConfig:
 
     @property
     def batch_key(self) -> tuple:
-        """Runs with equal keys share array shapes and code paths, so they train together."""
+        """Runs with equal keys share array shapes and code paths, so they train together
+        (activations may differ: the engine applies each to its own slice of the batch)."""
         return (
             self.hidden,
-            self.activation,
             self.loss,
             self.dtype,
             self.epochs,

@@ -1,7 +1,8 @@
 """The batched engine: many runs trained in lock-step in one numpy pass.
 
 Runs that share a `RunConfig.batch_key` are stacked along a trailing runs axis, each with its own
-seed, data, learning rate and initial scale; the math per run is the reference trainer's.
+seed, data, learning rate, initial scale and activation (each activation is applied to its own
+slice of the batch); the math per run is the reference trainer's.
 
 Two exact reductions make it fast:
 
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from itertools import groupby
 
 import numpy as np
 
 from xorlab.config import RunConfig
-from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, make_problem, sigmoid
+from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, Activation, make_problem, sigmoid
 from xorlab.result import RunResult, logged_epochs, summarize_curve
 
 # The 4 input patterns (x0, x1) and their XOR targets, in the order 00, 01, 10, 11.
@@ -86,16 +88,29 @@ class _Data:
         self.W2 = np.stack([p.W2[0] for p in problems], axis=-1)  # (H, M)
 
 
+def _activation_slices(configs: Sequence[RunConfig]) -> list[tuple[Activation, slice]]:
+    """Each activation with the slice of the (activation-sorted) batch that uses it."""
+    slices, start = [], 0
+    for name, group in groupby(configs, key=lambda c: c.activation):
+        stop = start + len(list(group))
+        slices.append((ACTIVATIONS[name], slice(start, stop)))
+        start = stop
+    return slices
+
+
 def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[RunResult]:
     """Train up to one cache-sized batch of runs in lock-step."""
     start_time = time.perf_counter()
+    given = list(configs)
+    order = sorted(range(len(given)), key=lambda i: given[i].activation)  # stable
+    configs = [given[i] for i in order]
     n_real = len(configs)
     if n_real == 1:
         configs = [configs[0], configs[0]]
     first = configs[0]
     dtype = DTYPES[first.dtype]
     H, runs = first.hidden, len(configs)
-    activation = ACTIVATIONS[first.activation]
+    activations = _activation_slices(configs)
     loss = LOSSES[first.loss]
     data = _Data(configs, dtype)
     patterns = data.counts.shape[0]
@@ -141,7 +156,8 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
                 np.multiply(data.x1, v, out=D)
                 np.add(Z1, D, out=Z1)
                 np.add(Z1, b, out=Z1)
-            activation.value(Z1, out=A1)
+            for activation, part in activations:
+                activation.value(Z1[..., part], out=A1[..., part])
             np.einsum("phm,hm->pm", A1, w, out=Z2)
             np.add(Z2, c, out=Z2)
             sigmoid(Z2, out=A2)
@@ -157,7 +173,8 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
             loss.delta(Z2, A2, data.y, out=E)
             np.multiply(E, data.step_weights, out=E)
             np.einsum("phm,pm->hm", A1, E, out=gw)
-            activation.derivative(Z1, A1, out=D)
+            for activation, part in activations:
+                activation.derivative(Z1[..., part], A1[..., part], out=D[..., part])
             np.multiply(D, E3, out=D)  # D = dLoss/dZ1 without its factor W2 (applied below)
             if data.reduced:  # sums over the 4 patterns, written out
                 np.add(E[0], E[1], out=gc)
@@ -176,7 +193,7 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
             np.subtract(theta, grad, out=theta)
         finite = np.isfinite(theta).all(axis=0)
     seconds = (time.perf_counter() - start_time) / n_real
-    results = []
+    results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
     for i, config in enumerate(configs[:n_real]):
         result = summarize_curve(
             config, log_at, curve_loss[:, i], curve_accuracy[:, i], bool(finite[i]), seconds
@@ -188,5 +205,5 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
                 "W2": w[None, :, i].astype(np.float64),
                 "b2": np.array([[theta[H, i]]], dtype=np.float64),
             }
-        results.append(result)
+        results[order[i]] = result  # back in the order given
     return results
