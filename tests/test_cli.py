@@ -121,3 +121,24 @@ def test_dry_run_prints_the_count_and_writes_nothing(tmp_path: Path, tiny_spec: 
 def test_help() -> None:
     result = run_cli("xorlab.sweep", "--help")
     assert result.returncode == 0 and "--n-jobs" in result.stdout and "--dry-run" in result.stdout
+
+
+def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> None:
+    """A smoke test of `python -m xorlab.bench` on a tiny spec (its figures are not checked)."""
+    result = run_cli(
+        "xorlab.bench",
+        "--spec",
+        str(tiny_spec),
+        "--sample",
+        "2",
+        "--sklearn-sample",
+        "0",
+        "--throughput-epochs",
+        "20",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    for fragment in ("end to end", "peak memory", "reference", "ratio", "model-epochs/s"):
+        assert fragment in result.stdout
+    assert (tmp_path / "tiny" / "runs.csv").is_file()

@@ -25,26 +25,35 @@ from xorlab.runner import effective_workers
 DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "sweeps" / "bench.toml"
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (Linux /proc)."""
-    total, stack, seen = 0, [pid], set()
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, summed, in bytes (Linux /proc).
+
+    Summed RSS counts pages shared between the processes (numpy, Python itself) once per
+    process; PSS splits them, so its sum is the memory the sweep really holds."""
+    rss = pss = 0
+    stack, seen = [pid], set()
     while stack:
         current = stack.pop()
         if current in seen:
             continue
         seen.add(current)
         try:
-            with open(f"/proc/{current}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith(("Rss:", "Pss:")):
+                        kilobytes = int(line.split()[1]) * 1024
+                        rss += kilobytes if line.startswith("Rss:") else 0
+                        pss += kilobytes if line.startswith("Pss:") else 0
             with open(f"/proc/{current}/task/{current}/children") as handle:
                 stack.extend(int(child) for child in handle.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return rss, pss
 
 
-def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, int, str]:
-    """Run the real sweep command; returns wall seconds, peak RSS of its process tree, stdout."""
+def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, tuple[int, int], str]:
+    """Run the real sweep command; returns wall seconds, the peak (RSS, PSS) of its process
+    tree, and its stdout."""
     command = [
         sys.executable,
         "-m",
@@ -57,14 +66,14 @@ def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, int, str]
         "--n-jobs",
         str(n_jobs),
     ]
-    peak = 0
+    peak = (0, 0)
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def watch() -> None:
         nonlocal peak
         while process.poll() is None:
-            peak = max(peak, _tree_rss(process.pid))
+            peak = tuple(map(max, peak, _tree_memory(process.pid)))
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -170,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         help="runs for scikit-learn, if installed (default: 12)",
     )
     parser.add_argument(
+        "--throughput-epochs", type=int, default=2000, help="epochs per throughput batch (2000)"
+    )
+    parser.add_argument(
         "--out", type=Path, help="results parent folder (default: a temporary folder)"
     )
     args = parser.parse_args(argv)
@@ -189,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         f"end to end   {args.spec.name}: {len(configs)} runs x {'/'.join(map(str, sorted(epochs)))} epochs "
         f"in {seconds:.2f} s wall = {engine_rate:.1f} runs/s (start to exit, all files written)"
     )
-    print(f"peak memory  {peak / 2**20:.0f} MB RSS (sweep process and its workers together)")
+    print(
+        f"peak memory  {peak[0] / 2**20:.0f} MB RSS summed over the sweep process and its workers "
+        f"({peak[1] / 2**20:.0f} MB PSS: shared pages counted once)"
+    )
     sample = sample_runs(configs, args.sample)
     reference_rate = time_parallel(train_reference, sample, args.n_jobs)
     print(
@@ -197,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"ratio        engine / reference = {engine_rate / reference_rate:.1f}x")
     try:
+        if args.sklearn_sample < 1:
+            raise ImportError
         import sklearn  # noqa: F401
 
         sk_sample = sample_runs(configs, args.sklearn_sample)
@@ -212,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     print("training only, one core, model-epochs/s (cache-sized batch, sigmoid/tanh/relu mixed):")
     print(f"  {'hidden':>6}  {'float64':>9}  {'float32':>9}")
     for hidden in (2, 8, 32):
-        rates = [training_throughput(hidden, dtype) for dtype in ("float64", "float32")]
+        rates = [
+            training_throughput(hidden, dtype, args.throughput_epochs)
+            for dtype in ("float64", "float32")
+        ]
         print(f"  {hidden:>6}  {rates[0] / 1e6:>8.2f}M  {rates[1] / 1e6:>8.2f}M")
     return 0
 
