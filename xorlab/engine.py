@@ -30,9 +30,7 @@ from xorlab.config import RunConfig
 from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, Activation, make_problem, sigmoid
 from xorlab.result import RunResult, logged_epochs, summarize_curve
 
-# The 4 input patterns (x0, x1) and their XOR targets, in the order 00, 01, 10, 11.
-PATTERN_X0 = np.array([0.0, 0.0, 1.0, 1.0])
-PATTERN_X1 = np.array([0.0, 1.0, 0.0, 1.0])
+# XOR targets of the 4 input patterns (x0, x1) in the order 00, 01, 10, 11.
 PATTERN_Y = np.array([0.0, 1.0, 1.0, 0.0])
 
 # Bytes of one (patterns, hidden, runs) work array: a batch's handful of them then stays in the

@@ -144,14 +144,13 @@ def run_sweep(
         preload.start()
         try:
             for results in BACKENDS[options.backend](chunks, options):
-                journal.append(results)
+                records.update(journal.append(results))
                 report.runs_trained += len(results)
                 if on_results:
                     on_results(results)
         except KeyboardInterrupt:
             report.interrupted = True
         preload.join()
-        records = journal.read()  # every finished run, this invocation's and earlier ones
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)
         _write_meta(folder, spec, report, started, options)  # first: the report page shows it

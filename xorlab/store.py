@@ -167,12 +167,15 @@ class Journal:
                 handle.truncate(data.rfind(b"\n") + 1)
                 self.dropped += 1
 
-    def append(self, results: Iterable[RunResult]) -> None:
-        lines = "".join(json.dumps(result_to_record(r)) + "\n" for r in results)
+    def append(self, results: Iterable[RunResult]) -> dict[str, dict[str, Any]]:
+        """Append finished runs (flushed and synced); returns their records by run_id."""
+        records = {r.run_id: result_to_record(r) for r in results}
+        lines = "".join(json.dumps(record) + "\n" for record in records.values())
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(lines)
             handle.flush()
             os.fsync(handle.fileno())
+        return records
 
 
 def curves_table(records: Iterable[dict[str, Any]]) -> dict[str, np.ndarray]:
