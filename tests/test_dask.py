@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO, TINY_SPEC, run_cli
-from tests.test_resilience import SLOW_SPEC, journal_lines, run_crash_spec, wait_for
+from tests.test_resilience import SLOW_RUNS, SLOW_SPEC, journal_lines, run_crash_spec, wait_for
 
 pytest.importorskip("distributed")
 
@@ -143,7 +143,7 @@ def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> No
         stop(sweep)
     assert sweep.returncode == 0, stderr
     runs = pd.read_csv(folder / "runs.csv")
-    assert len(runs) == 192 and (runs["status"] != "failed").all()
+    assert len(runs) == SLOW_RUNS and (runs["status"] != "failed").all()
 
 
 def test_a_task_that_kills_its_worker_every_time_is_failed_without_a_hang(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from tests.conftest import REPO, TINY_SPEC, run_cli
 from xorlab.search import SpecError
 from xorlab.spec import SECTIONS, parse_spec
 
-# 24 batch keys x 8 runs: many small chunks, so the journal grows during the sweep.
+# 16 batch keys (hidden x log_every) x 24 runs: 16 chunks of a few tenths of a second each, so
+# the journal grows while the sweep runs (about 3 s on 2 cores).
 SLOW_SPEC = """
 [sweep]
 name = "slow"
@@ -28,10 +29,11 @@ seeds = 4
 hidden = [2, 3, 4, 5, 6, 7, 8, 9]
 activation = ["sigmoid", "tanh", "relu"]
 lr = [0.5, 2.0]
+log_every = [100, 150]
 [train]
 epochs = 6000
-log_every = 100
 """
+SLOW_RUNS = 8 * 3 * 2 * 2 * 4
 
 
 def numbers(folder: Path) -> pd.DataFrame:
