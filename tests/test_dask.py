@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO, TINY_SPEC, run_cli
-from tests.test_resilience import SLOW_RUNS, SLOW_SPEC, journal_lines, run_crash_spec, wait_for
+from tests.test_resilience import (
+    SLOW_RUNS,
+    SLOW_SPEC,
+    interrupt_and_resume,
+    journal_lines,
+    run_crash_spec,
+    wait_for,
+)
 
 pytest.importorskip("distributed")
 
@@ -144,6 +151,15 @@ def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> No
     assert sweep.returncode == 0, stderr
     runs = pd.read_csv(folder / "runs.csv")
     assert len(runs) == SLOW_RUNS and (runs["status"] != "failed").all()
+
+
+def test_ctrl_c_on_a_local_dask_cluster(tmp_path: Path) -> None:
+    spec = tmp_path / "slow.toml"
+    spec.write_text(SLOW_SPEC)
+    clean = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "clean"), "--no-figures")
+    assert clean.returncode == 0, clean.stderr
+    expected = pd.read_csv(tmp_path / "clean" / "slow" / "runs.csv").drop(columns="train_seconds")
+    interrupt_and_resume(spec, tmp_path / "dask", expected, "--backend", "dask")
 
 
 def test_a_task_that_kills_its_worker_every_time_is_failed_without_a_hang(tmp_path: Path) -> None:

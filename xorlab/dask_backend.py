@@ -11,6 +11,7 @@ only have shared a worker with a culprit). Never a hang: connecting and waiting 
 from __future__ import annotations
 
 import contextlib
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -80,7 +81,7 @@ def connect(address: str, n_jobs: int, timeout: float):
     """A client of the scheduler at `address`, or of a new local cluster on 127.0.0.1."""
     try:
         import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise DaskSetupError(
             "the dask backend needs Dask distributed: pip install 'xorlab[dask]'"
@@ -103,18 +104,34 @@ def connect(address: str, n_jobs: int, timeout: float):
                 "distributed.scheduler.worker-saturation": 1.0,  # one task per worker at once
             }
         ),
-        LocalCluster(
-            n_workers=effective_workers(n_jobs),
+        _local_cluster(effective_workers(n_jobs)) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        check_cluster(client, cluster.scheduler_address, timeout)
+        yield client
+
+
+def _local_cluster(workers: int):
+    """A LocalCluster on 127.0.0.1 whose processes ignore Ctrl-C: the sweep process handles it
+    (keeps finished runs, shuts the cluster down) without a traceback from every worker."""
+    from distributed import LocalCluster
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the processes
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        return LocalCluster(
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
             silence_logs=50,
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
-        check_cluster(client, cluster.scheduler_address, timeout)
-        yield client
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def run_dask(chunks: list[list[RunConfig]], options: RunOptions) -> Iterator[list[RunResult]]:

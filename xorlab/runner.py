@@ -15,6 +15,7 @@ import importlib
 import logging
 import math
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
 
@@ -75,6 +76,16 @@ def effective_workers(n_jobs: int) -> int:
     return max(1, n_jobs if n_jobs > 0 else cores + 1 + n_jobs)
 
 
+def _worker_task(
+    index: int, chunk: list[RunConfig], imports: Sequence[str], sweep_pid: int
+) -> tuple[int, list[RunResult]]:
+    """One chunk in a worker process, which leaves Ctrl-C to the sweep process (a terminal sends
+    it to every process of the group; the sweep stops the workers itself)."""
+    if os.getpid() != sweep_pid:  # joblib runs n_jobs=1 in the sweep process itself
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return index, train_chunk(chunk, imports)
+
+
 def run_loky(
     chunks: list[list[RunConfig]], n_jobs: int, imports: Sequence[str] = ()
 ) -> Iterator[list[RunResult]]:
@@ -84,18 +95,14 @@ def run_loky(
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     pending = dict(enumerate(chunks))
-
-    def indexed(index: int, chunk: list[RunConfig]) -> tuple[int, list[RunResult]]:
-        return index, train_chunk(chunk, imports)
-
+    me = os.getpid()
     for attempt in ("first", "retry"):
         if not pending:
             return
         try:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for index, results in parallel(
-                delayed(indexed)(i, c) for i, c in list(pending.items())
-            ):
+            tasks = (delayed(_worker_task)(i, c, imports, me) for i, c in list(pending.items()))
+            for index, results in parallel(tasks):
                 del pending[index]
                 yield results
             return
@@ -105,13 +112,13 @@ def run_loky(
     executor = get_reusable_executor(max_workers=1)
     for chunk in pending.values():
         try:
-            yield executor.submit(train_chunk, chunk, imports).result()
+            yield executor.submit(_worker_task, 0, chunk, imports, me).result()[1]
             continue
         except TerminatedWorkerError:
             executor = get_reusable_executor(max_workers=1)
         for config in chunk:
             try:
-                yield executor.submit(train_chunk, [config], imports).result()
+                yield executor.submit(_worker_task, 0, [config], imports, me).result()[1]
             except TerminatedWorkerError as error:
                 message = "worker process died while training this run (twice): "
                 yield [failed_result(config, message + str(error).splitlines()[0])]
