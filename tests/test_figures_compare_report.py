@@ -156,3 +156,12 @@ def test_fisher_exact_matches_scipy(table) -> None:
     stats = pytest.importorskip("scipy.stats")
     expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
     assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9)
+
+
+def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
+    """Ctrl-C before the first chunk finishes leaves no run: the page still renders."""
+    from xorlab.analysis import runs_table, summary_table
+    from xorlab.render import report_html
+
+    page = report_html(tmp_path, summary_table(runs_table([])), {"sweep": {"name": "x"}}, [])
+    assert "Sweep <code>x</code>" in page

@@ -150,6 +150,9 @@ def run_sweep(
                     on_results(results)
         except KeyboardInterrupt:
             report.interrupted = True
+            before = journal.intact
+            records = journal.read()  # the journal may hold a chunk the loop did not see
+            report.runs_trained = journal.intact - before
         preload.join()
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)

@@ -157,7 +157,7 @@ def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequen
         0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
     )
     table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
-    fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s in summary and s not in settings}
+    fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s not in settings and len(summary)}
     counts = meta.get("statuses", {})
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>xorlab sweep {name}</title>

@@ -141,11 +141,13 @@ class Journal:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
-        self.dropped = 0
+        self.dropped = 0  # torn or corrupt lines seen
+        self.intact = 0  # intact lines at the last read
 
     def read(self) -> dict[str, dict[str, Any]]:
         """All intact records; a torn or corrupt line is dropped (and counted), not fatal."""
         records: dict[str, dict[str, Any]] = {}
+        self.intact = 0
         if not self.path.exists():
             return records
         with self.path.open("rb") as handle:
@@ -153,6 +155,7 @@ class Journal:
                 try:
                     record = json.loads(line)
                     records[record["run_id"]] = record
+                    self.intact += 1
                 except (ValueError, KeyError, TypeError):
                     self.dropped += 1
         return records
