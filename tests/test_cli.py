@@ -135,6 +135,8 @@ def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> N
         "0",
         "--throughput-epochs",
         "20",
+        "--repeat",
+        "1",
         "--out",
         str(tmp_path),
     )
