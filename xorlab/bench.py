@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = [run_end_to_end(args.spec, args.n_jobs, out) for _ in range(args.repeat)]
     times = sorted(seconds for seconds, _, _ in measured)
     seconds = statistics.median(times)
-    peak = tuple(map(max, *(peak for _, peak, _ in measured)))
+    peak = tuple(max(peak[i] for _, peak, _ in measured) for i in (0, 1))
     engine_rate = len(configs) / seconds
     print(
         f"end to end   {args.spec.name}: {len(configs)} runs x {'/'.join(map(str, sorted(epochs)))} epochs "
