@@ -33,20 +33,36 @@ def _new_axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else Figure(figsize=(5, 4)).add_subplot()
 
 
-def _panels(count: int, width: float = 4.2, height: float = 3.8, rows: int = 1, **kwargs):
-    """A figure of rows x count panels with fixed margins (fast: no layout engine)."""
-    figure = Figure(figsize=(width * count + 0.6, height * rows + 0.5))
+def _panels(
+    count: int,
+    width: float = 4.2,
+    height: float = 3.8,
+    rows: int = 1,
+    colorbar: bool = False,
+    **kwargs,
+):
+    """A figure of rows x count panels with fixed margins (fast: no layout engine); with
+    `colorbar`, room on the right for one shared colorbar and its label."""
+    extra = 1.0 if colorbar else 0.0
+    figure = Figure(figsize=(width * count + 0.6 + extra, height * rows + 0.5))
     axes = figure.subplots(rows, count, squeeze=False, **kwargs)
     top = 1 - 0.75 / (height * rows + 0.5)
     figure.subplots_adjust(
-        left=0.9 / (width * count + 0.6),
-        right=0.97,
+        left=0.9 / (width * count + 0.6 + extra),
+        right=0.97 - extra / (width * count + 0.6 + extra),
         bottom=0.55 / (height * rows + 0.5) + 0.04,
         top=top,
         wspace=0.3,
         hspace=0.45,
     )
     return figure, axes
+
+
+def _shared_colorbar(figure: Figure, mappable, label: str) -> None:
+    """One colorbar for all panels, in the room `_panels(colorbar=True)` left on the right."""
+    box = figure.subplotpars
+    axis = figure.add_axes((box.right + 0.015, box.bottom, 0.012, box.top - box.bottom))
+    figure.colorbar(mappable, cax=axis, label=label)
 
 
 def _label(value: object) -> str:
@@ -110,7 +126,7 @@ def heatmap_figure(
     """Solve-rate heatmaps: one column of panels per `panels` value, one row per `facet` value."""
     panel_values = sorted(runs[panels].unique()) if panels else [None]
     facet_values = sorted(runs[facet].unique()) if facet else [None]
-    figure, axes = _panels(len(panel_values), width=4.0, rows=len(facet_values))
+    figure, axes = _panels(len(panel_values), width=4.0, rows=len(facet_values), colorbar=True)
     for r, facet_value in enumerate(facet_values):
         for c, value in enumerate(panel_values):
             subset = runs
@@ -126,9 +142,7 @@ def heatmap_figure(
                 color=activation_color(value) if panels == "activation" else "black",
                 fontsize=10,
             )
-    figure.colorbar(
-        axes[0, 0].images[0], ax=list(axes.ravel()), label="solve rate", fraction=0.03, pad=0.02
-    )
+    _shared_colorbar(figure, axes[0, 0].images[0], "solve rate (seeds solved / seeds)")
     pooled = [
         k
         for k in ("init_scale", "epochs", "loss", "samples", "noise", "dtype")
@@ -317,7 +331,7 @@ def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
     configurations = list(dict.fromkeys(surfaces["configuration"]))
-    figure, axes = _panels(len(configurations), width=3.6, height=3.4, rows=2)
+    figure, axes = _panels(len(configurations), width=3.6, height=3.4, rows=2, colorbar=True)
     for c, configuration in enumerate(configurations):
         for r, which in enumerate(("best seed", "worst seed")):
             subset = surfaces[
@@ -325,13 +339,7 @@ def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
             ]
             ax = decision_boundary(subset, axes[r, c])
             ax.set_title(f"{configuration}\n{which} (seed {subset['seed'].iloc[0]})", fontsize=8)
-    figure.colorbar(
-        axes[0, 0].collections[0],
-        ax=list(axes.ravel()),
-        label="network output (line: 0.5)",
-        fraction=0.03,
-        pad=0.02,
-    )
+    _shared_colorbar(figure, axes[0, 0].collections[0], "network output (line: 0.5)")
     figure.suptitle(
         "Learned function of the top configurations (points: XOR targets, red = 1, blue = 0)"
     )
