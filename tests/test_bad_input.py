@@ -70,6 +70,10 @@ BAD_SPECS = {
     "bad seeds": (GOOD.replace("seeds = 2", "seeds = [1, 1]"), ["sweep.seeds", "distinct"]),
     "n_jobs zero": (GOOD + "[run]\nn_jobs = 0\n", ["run.n_jobs", "non-zero"]),
     "bad backend": (GOOD + "[run]\nbackend = 'ray'\n", ["run.backend", "'loky', 'dask'"]),
+    "address without dask": (
+        GOOD + "[run]\naddress = 'tcp://127.0.0.1:8786'\n",
+        ["run.address", "backend = 'dask'"],
+    ),
     "int distribution for float": (
         "[sweep]\nmethod='random'\ntrials=3\n[params]\nlr = { distribution = 'int', low = 1, high = 5 }\n",
         ["params.lr", "'uniform', 'loguniform'"],

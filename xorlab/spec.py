@@ -310,6 +310,8 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
             "address",
             f"must be a string such as 'tcp://127.0.0.1:8786', got {address!r}",
         )
+    if address and backend != "dask":
+        raise reader.error("run", "address", "needs backend = 'dask' (a Dask scheduler address)")
     imports = run.get("imports", [])
     if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
         raise reader.error("run", "imports", f"must be a list of module names, got {imports!r}")
