@@ -173,7 +173,7 @@ def _finish(report, args) -> int:
     print(
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )
-    print(f"results in {report.folder}/ (runs.csv, summary.csv, curves.csv, figures/)")
+    print(f"results in {report.folder}/ (report.html, runs.csv, summary.csv, curves.csv, figures/)")
     print(
         f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed"
     )
