@@ -98,21 +98,20 @@ def main(argv: list[str] | None = None) -> int:
         options = replace(spec.run, **{k: v for k, v in overrides.items() if v is not None})
         if options.address and options.backend != "dask":
             raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
-        report = run_sweep(
-            spec,
-            args.out,
-            options=options,
-            fresh=args.fresh,
-            rerun_failed=args.rerun_failed,
-            figures=not args.no_figures,
-            on_start=progress.start,
-            on_results=progress.update,
-        )
-        progress.close()
-    except SpecError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except (FolderLocked, DaskSetupError) as error:
+        try:
+            report = run_sweep(
+                spec,
+                args.out,
+                options=options,
+                fresh=args.fresh,
+                rerun_failed=args.rerun_failed,
+                figures=not args.no_figures,
+                on_start=progress.start,
+                on_results=progress.update,
+            )
+        finally:
+            progress.close()
+    except (SpecError, FolderLocked, DaskSetupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C while the tables were being written
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dry_run(spec, space) -> int:
     print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
-    for config in list(space[i] for i in range(min(5, len(space)))):
+    for config in (space[i] for i in range(min(5, len(space)))):
         swept = ", ".join(f"{k}={getattr(config, k)!r}" for k in spec.params)
         print(f"  {config.run_id}  seed={config.seed}  {swept}")
     if len(space) > 5:
