@@ -5,13 +5,15 @@ scheduler and on every worker. Chunks are submitted with ``client.submit`` and g
 ``as_completed``: a worker that dies gets its tasks rescheduled by Dask, and a chunk that keeps
 killing workers (``KilledWorker``) is split into single runs, so that only the culprit runs end
 up `failed` (a run that killed workers is retried once more alone at the end, since it may
-only have shared a worker with a culprit). Never a hang: connecting and waiting for workers are bounded by a timeout.
+only have shared a worker with a culprit). Never a hang: connecting and waiting for workers are
+bounded by a timeout.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -39,19 +41,14 @@ def _installed_version() -> str:
 
 
 def _by_value(function):
-    """`function` pickled with its code, not by reference to this module."""
+    """A copy of `function` that cloudpickle sends as code, not as a reference to this module
+    (the copy is not the module's attribute), so it runs where xorlab is missing."""
     import cloudpickle
-
-    return cloudpickle.loads(_dumps_by_value(function, cloudpickle))
-
-
-def _dumps_by_value(function, cloudpickle):
-    import sys
 
     module = sys.modules[function.__module__]
     cloudpickle.register_pickle_by_value(module)
     try:
-        return cloudpickle.dumps(function)
+        return cloudpickle.loads(cloudpickle.dumps(function))
     finally:
         cloudpickle.unregister_pickle_by_value(module)
 
