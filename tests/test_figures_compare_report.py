@@ -165,3 +165,30 @@ def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
 
     page = report_html(tmp_path, summary_table(runs_table([])), {"sweep": {"name": "x"}}, [])
     assert "Sweep <code>x</code>" in page
+
+
+def test_runs_retrained_from_runs_csv_reproduce_their_numbers(sweeps: Path) -> None:
+    """What decision_boundaries.png relies on: a row of runs.csv is enough to retrain its run."""
+    from xorlab.analysis import configuration_label, decision_surfaces, summary_table
+    from xorlab.config import RunConfig
+    from xorlab.engine import train_batch
+
+    runs = pd.read_csv(sweeps / "long" / "runs.csv")
+    for _, row in runs.sample(6, random_state=0).iterrows():
+        config = RunConfig.from_mapping(row)
+        assert config.run_id == row["run_id"]
+        (result,) = train_batch([config])
+        assert result.final_loss == row["final_loss"] and result.solved == row["solved"]
+    settings = ["hidden", "activation", "lr"]
+    summary = summary_table(runs)
+    surfaces = decision_surfaces(runs, summary, settings)
+    assert set(surfaces["which"]) == {"best seed", "worst seed"}
+    solved = [
+        configuration_label(r, settings)
+        for _, r in summary.head(3).iterrows()
+        if r["solve_rate"] > 0
+    ]
+    corners = surfaces[surfaces["x0"].isin([0.0, 1.0]) & surfaces["x1"].isin([0.0, 1.0])]
+    best = corners[(corners["which"] == "best seed") & corners["configuration"].isin(solved)]
+    assert len(best) == 4 * len(solved) > 0
+    assert ((best["output"] > 0.5) == (best["x0"] != best["x1"])).all()

@@ -130,7 +130,6 @@ def decision_surfaces(
     grid = np.linspace(-0.5, 1.5, resolution)
     x0, x1 = np.meshgrid(grid, grid)
     inputs = np.stack([x0.ravel(), x1.ravel()])
-    fields = [f for f in RunConfig.__dataclass_fields__]
     frames = []
     for _, config_row in summary.head(top).iterrows():
         mask = np.ones(len(runs), bool)
@@ -141,7 +140,7 @@ def decision_surfaces(
             continue
         ranked = finished.sort_values("final_loss", na_position="last")
         picks = {"best seed": ranked.iloc[0], "worst seed": ranked.iloc[-1]}
-        configs = [RunConfig(**{f: _plain(row[f]) for f in fields}) for row in picks.values()]
+        configs = [RunConfig.from_mapping(row) for row in picks.values()]
         results = train_batch(configs, keep_weights=True)  # same configuration: one batch
         label = configuration_label(config_row, settings)
         for (which, row), result in zip(picks.items(), results):
@@ -159,8 +158,3 @@ def decision_surfaces(
                 )
             )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars from a DataFrame row as plain Python values (for RunConfig and run_id)."""
-    return value.item() if isinstance(value, np.generic) else value

@@ -71,6 +71,12 @@ class RunConfig:
     dtype: str = SETTINGS["dtype"].default
     noise: float = SETTINGS["noise"].default
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RunConfig:
+        """The configuration in a record or a table row (numpy scalars become plain values)."""
+        plain = {name: values[name] for name in _FIELDS}
+        return cls(**{k: v.item() if hasattr(v, "item") else v for k, v in plain.items()})
+
     @cached_property
     def run_id(self) -> str:
         """A 12-hex-digit hash of the full configuration: equal runs match across sweeps."""

@@ -22,7 +22,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from xorlab.config import RunConfig
 from xorlab.result import RunResult
 
 JOURNAL = "journal.jsonl"
@@ -129,11 +128,6 @@ def result_to_record(result: RunResult) -> dict[str, Any]:
             "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
         },
     }
-
-
-def record_config(record: dict[str, Any]) -> RunConfig:
-    fields = RunConfig.__dataclass_fields__
-    return RunConfig(**{k: record[k] for k in fields})
 
 
 class Journal:
