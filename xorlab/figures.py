@@ -183,6 +183,9 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
     best = _best_per_group(runs, ["activation", "hidden"])
     varying = [k for k in ("lr", "init_scale") if k in runs and runs[k].nunique() > 1]
+    # When runs solve in the first tenth of training, a log epoch axis shows how they got there.
+    solved_at = best["epochs_to_solve"].dropna()
+    early = len(solved_at) and solved_at.median() < 0.1 * runs["epochs"].max()
     for ax, activation in zip(axes[0], activations):
         for hidden in hidden_values:
             chosen = best[(best["activation"] == activation) & (best["hidden"] == hidden)]
@@ -194,6 +197,13 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         ax.set_yscale("log")
         ax.set_title(activation, color=activation_color(activation))
         ax.set_xlabel("epoch")
+        if early:
+            last = int(runs["epochs"].max())
+            ax.set_xscale("symlog", linthresh=max(10, int(runs["log_every"].min())))
+            ax.set_xlim(0, last)
+            ticks = [0] + [10**k for k in range(2, len(str(last))) if 10**k <= last] + [last]
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.set_xlabel("epoch (log scale past the first log interval)")
         ax.axhline(np.log(2), color="gray", ls=":", lw=1)
         ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
         ax.grid(alpha=0.3)
