@@ -341,3 +341,19 @@ def test_loader_accepts_or_raises_its_own_clear_error(data: dict) -> None:
         assert str(error).startswith("generated.toml") and "\n" not in str(error)
         return
     assert spec.method in ("grid", "random")
+
+
+def test_a_sweep_where_every_run_fails_still_completes(tmp_path: Path) -> None:
+    spec = tmp_path / "allfail.toml"
+    spec.write_text(
+        "[sweep]\nseeds = 3\n[params]\nhidden = [2, 3]\n"
+        "[train]\nactivation = 'boom'\ninit_scale = 10.0\nepochs = 50\n"
+        "[run]\nimports = ['xorlab_test_plugins']\n"
+    )
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "status: 0 ok, 0 diverged, 6 failed" in result.stdout
+    assert "Traceback" not in result.stderr
+    summary = pd.read_csv(tmp_path / "allfail" / "summary.csv")
+    assert (summary["failed"] == 3).all() and summary["solve_rate"].isna().all()
+    assert (tmp_path / "allfail" / "report.html").is_file()

@@ -158,7 +158,9 @@ def loss_band(
 ) -> Axes:
     """Median loss over the given runs against epoch, with the interquartile range shaded."""
     ax = _new_axes(ax)
-    subset = curves[curves["run_id"].isin(set(run_ids))]
+    subset = curves[curves["run_id"].isin(set(run_ids))].dropna(subset=["loss"])
+    if subset.empty:  # e.g. every run failed: nothing to draw
+        return ax
     stats = subset.groupby("epoch")["loss"].quantile([0.25, 0.5, 0.75]).unstack()
     ax.plot(stats.index, stats[0.5], color=color, label=label, lw=1.5)
     ax.fill_between(stats.index, stats[0.25], stats[0.75], color=color, alpha=0.2, lw=0)

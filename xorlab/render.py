@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,7 @@ from xorlab.report import best_sentences, varying_settings
 from xorlab.store import write_text, write_with
 
 REPORT = "report.html"
+log = logging.getLogger(__name__)
 
 
 FigureMaker = Callable[[], Figure]
@@ -75,22 +77,35 @@ def figure_set(
     return figures
 
 
-def _draw_and_save(path: Path, make: FigureMaker) -> Path:
-    figure = make()
-    write_with(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, pil_kwargs=PNG))
+def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
+    """Draw and save one figure; a figure that cannot be drawn is reported, not fatal (the
+    tables are what matters, and they are written already)."""
+    try:
+        figure = make()
+        if figure is None:  # nothing to show, e.g. no run finished
+            path.unlink(missing_ok=True)
+            return path
+        write_with(path, lambda f: figure.savefig(f, format="png", dpi=DPI, pil_kwargs=PNG))
+    except Exception as error:
+        return f"could not draw {path.name}: {type(error).__name__}: {error}"
     return path
 
 
 def write_figures(folder: Path, figures: dict[str, FigureMaker], n_jobs: int = 1) -> list[Path]:
     """Draw and save figures as PNG into `folder` (each atomically), `n_jobs` at a time with
-    joblib; returns the files written."""
+    joblib; returns the files written. Figures that fail are logged as warnings."""
     folder.mkdir(exist_ok=True)
     tasks = [(folder / name, make) for name, make in figures.items()]
     if n_jobs == 1 or len(tasks) < 2:
-        return [_draw_and_save(path, make) for path, make in tasks]
-    from joblib import Parallel, delayed
+        outcomes = [_draw_and_save(path, make) for path, make in tasks]
+    else:
+        from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=min(n_jobs, len(tasks)))(delayed(_draw_and_save)(*t) for t in tasks)
+        parallel = Parallel(n_jobs=min(n_jobs, len(tasks)))
+        outcomes = parallel(delayed(_draw_and_save)(*task) for task in tasks)
+    for problem in (o for o in outcomes if isinstance(o, str)):
+        log.warning(problem)
+    return [o for o in outcomes if isinstance(o, Path) and o.exists()]
 
 
 def render(
@@ -128,7 +143,8 @@ def render(
 
 def _decision_figure(runs: pd.DataFrame, summary: pd.DataFrame, settings: list[str]):
     """Retrain the top configurations' best and worst seeds, then draw what they learned."""
-    return decision_boundaries_figure(decision_surfaces(runs, summary, settings))
+    surfaces = decision_surfaces(runs, summary, settings)
+    return decision_boundaries_figure(surfaces) if len(surfaces) else None
 
 
 FIGURE_CAPTIONS = {

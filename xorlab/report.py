@@ -26,7 +26,8 @@ def best_table(summary: pd.DataFrame, n: int = 5) -> str:
         f"{round(r * f)}/{f}" if f else "-" for r, f in zip(top["solve_rate"].fillna(0), finished)
     ]
     table["solve_rate_95%"] = [
-        f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(top["solve_rate_low"], top["solve_rate_high"])
+        "-" if pd.isna(lo) else f"{lo:.2f}-{hi:.2f}"
+        for lo, hi in zip(top["solve_rate_low"], top["solve_rate_high"])
     ]
     table["epochs_to_solve"] = top["epochs_to_solve_median"].map(
         lambda v: "-" if pd.isna(v) else f"{v:.0f}"
