@@ -121,6 +121,10 @@ def test_dry_run_prints_the_count_and_writes_nothing(tmp_path: Path, tiny_spec: 
 def test_help() -> None:
     result = run_cli("xorlab.sweep", "--help")
     assert result.returncode == 0 and "--n-jobs" in result.stdout and "--dry-run" in result.stdout
+    listing = run_cli("xorlab")
+    for command in ("xorlab.sweep", "xorlab.compare", "xorlab.plot", "xorlab.bench"):
+        assert command in listing.stdout
+        assert run_cli(command, "--help").returncode == 0
 
 
 def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> None:
