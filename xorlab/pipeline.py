@@ -143,8 +143,7 @@ def run_sweep(
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         try:
-            warm_up = ("xorlab.render",) if figures else ()  # figures draw in the workers
-            for results in BACKENDS[options.backend](chunks, options, warm_up):
+            for results in BACKENDS[options.backend](chunks, options):
                 records.update(journal.append(results))
                 report.runs_trained += len(results)
                 if on_results:

@@ -86,22 +86,10 @@ def _worker_task(
     return index, train_chunk(chunk, imports)
 
 
-def _warm_up(modules: Sequence[str]) -> tuple[None, list[RunResult]]:
-    for module in modules:
-        importlib.import_module(module)
-    return None, []
-
-
 def run_loky(
-    chunks: list[list[RunConfig]],
-    n_jobs: int,
-    imports: Sequence[str] = (),
-    warm_up: Sequence[str] = (),
+    chunks: list[list[RunConfig]], n_jobs: int, imports: Sequence[str] = ()
 ) -> Iterator[list[RunResult]]:
-    """Yield each chunk's results as it finishes, over joblib's loky worker processes.
-
-    `warm_up` modules are imported in each worker once the chunks are all handed out (a worker
-    idle at the end of a sweep prepares for the next job, e.g. drawing figures)."""
+    """Yield each chunk's results as it finishes, over joblib's loky worker processes."""
     from joblib import Parallel, delayed
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -113,12 +101,10 @@ def run_loky(
             return
         try:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            tasks = [delayed(_worker_task)(i, c, imports, me) for i, c in pending.items()]
-            tasks += [delayed(_warm_up)(warm_up)] * (effective_workers(n_jobs) if warm_up else 0)
+            tasks = (delayed(_worker_task)(i, c, imports, me) for i, c in list(pending.items()))
             for index, results in parallel(tasks):
-                if index is not None:
-                    del pending[index]
-                    yield results
+                del pending[index]
+                yield results
             return
         except TerminatedWorkerError as error:
             log.warning("a worker died (%s attempt): %s", attempt, str(error).splitlines()[0])
@@ -145,9 +131,7 @@ def _run_dask(chunks: list[list[RunConfig]], options: RunOptions) -> Iterator[li
     yield from run_dask(chunks, options)
 
 
-BACKENDS: dict[str, Callable[..., Iterator[list[RunResult]]]] = {
-    "loky": lambda chunks, options, warm_up=(): run_loky(
-        chunks, options.n_jobs, options.imports, warm_up
-    ),
-    "dask": lambda chunks, options, warm_up=(): _run_dask(chunks, options),
+BACKENDS: dict[str, Callable[[list[list[RunConfig]], RunOptions], Iterator[list[RunResult]]]] = {
+    "loky": lambda chunks, options: run_loky(chunks, options.n_jobs, options.imports),
+    "dask": _run_dask,
 }
