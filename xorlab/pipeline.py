@@ -157,9 +157,8 @@ def run_sweep(
         ordered = [records[c.run_id] for c in configs if c.run_id in records]
         report.statuses = Counter(r["status"] for r in ordered)
         _write_meta(folder, spec, report, started, options)  # first: the report page shows it
-        workers = effective_workers(options.n_jobs)
         drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
-        report.summary = write_outputs(folder, spec, configs, records, drawing, workers)
+        report.summary = write_outputs(folder, spec, configs, records, drawing)
     return report
 
 
@@ -173,7 +172,6 @@ def write_outputs(
     configs: Sequence[RunConfig],
     records: dict[str, dict[str, Any]],
     figures: bool = True,
-    n_jobs: int = 1,
 ):
     """(Re)write runs.csv, summary.csv, curves.csv, the figures and report.html."""
     import pandas as pd
@@ -186,9 +184,9 @@ def write_outputs(
     runs = runs_table(ordered)
     summary = summary_table(runs)
     curves = curves_table(ordered)
-    with ThreadPoolExecutor(1) as drawing:  # figures draw in worker processes meanwhile
+    with ThreadPoolExecutor(1) as drawing:  # the figures draw while the tables are written
         drawn = drawing.submit(
-            render, folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures, n_jobs
+            render, folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures
         )
         write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
         write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))

@@ -18,9 +18,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="RESULTS_DIR",
         help="a sweep's results folder, e.g. results/grid",
     )
-    parser.add_argument(
-        "--n-jobs", type=int, default=-1, help="processes drawing figures (default: all cores)"
-    )
     args = parser.parse_args(argv)
     missing = [
         n for n in ("runs.csv", "curves.csv", "spec.toml") if not (args.folder / n).is_file()
@@ -35,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from xorlab.analysis import summary_table
     from xorlab.render import render
-    from xorlab.runner import effective_workers
 
     runs = pd.read_csv(args.folder / "runs.csv", keep_default_na=False, na_values=[""])
     runs["epochs_to_solve"] = runs["epochs_to_solve"].astype("Int64")
@@ -46,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         summary_table(runs),
         pd.read_csv(args.folder / "curves.csv"),
         spec,
-        n_jobs=effective_workers(args.n_jobs),
     )
     for path in written:
         print(path)

@@ -34,7 +34,7 @@ REPORT = "report.html"
 log = logging.getLogger(__name__)
 
 
-FigureMaker = Callable[[], Figure]
+FigureMaker = Callable[[], Figure | None]
 
 
 def figure_set(
@@ -91,18 +91,12 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
     return path
 
 
-def write_figures(folder: Path, figures: dict[str, FigureMaker], n_jobs: int = 1) -> list[Path]:
-    """Draw and save figures as PNG into `folder` (each atomically), `n_jobs` at a time with
-    joblib; returns the files written. Figures that fail are logged as warnings."""
+def write_figures(folder: Path, figures: dict[str, FigureMaker]) -> list[Path]:
+    """Draw and save figures as PNG into `folder`, each atomically; returns the files written.
+    Figures that fail are logged as warnings. (They are drawn here, one after the other: this
+    process has matplotlib loaded, and worker processes would spend as long importing it.)"""
     folder.mkdir(exist_ok=True)
-    tasks = [(folder / name, make) for name, make in figures.items()]
-    if n_jobs == 1 or len(tasks) < 2:
-        outcomes = [_draw_and_save(path, make) for path, make in tasks]
-    else:
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=min(n_jobs, len(tasks)))
-        outcomes = parallel(delayed(_draw_and_save)(*task) for task in tasks)
+    outcomes = [_draw_and_save(folder / name, make) for name, make in figures.items()]
     for problem in (o for o in outcomes if isinstance(o, str)):
         log.warning(problem)
     return [o for o in outcomes if isinstance(o, Path) and o.exists()]
@@ -115,10 +109,8 @@ def render(
     curves: pd.DataFrame,
     spec: dict,
     figures: bool = True,
-    n_jobs: int = 1,
 ) -> list[Path]:
-    """(Re)draw figures/ and report.html of a results folder, the figures `n_jobs` at a time;
-    returns the files written."""
+    """(Re)draw figures/ and report.html of a results folder; returns the files written."""
     params = spec.get("params", {})
     swept = list(params) or varying_settings(summary)
     sampled = [k for k, v in params.items() if isinstance(v, dict)]
@@ -128,7 +120,7 @@ def render(
         settings = [s for s in varying_settings(summary) if s in swept] or swept
         makers = figure_set(runs, curves, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
-        written += write_figures(folder / "figures", makers, n_jobs)
+        written += write_figures(folder / "figures", makers)
     write_text(
         folder / REPORT,
         report_html(
