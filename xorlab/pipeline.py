@@ -1,7 +1,7 @@
 """One sweep from spec to results folder: expand, skip finished runs, train, write tables.
 
 spec -> run configs -> minus runs already in the journal (resume) -> runner -> journal
-     -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/
+     -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/, report.html
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,14 +183,10 @@ def write_outputs(
     runs = runs_table(ordered)
     summary = summary_table(runs)
     curves = curves_table(ordered)
-    with ThreadPoolExecutor(1) as drawing:  # the figures draw while the tables are written
-        drawn = drawing.submit(
-            render, folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures
-        )
-        write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
-        write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
-        write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
-        drawn.result()
+    write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
+    write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
+    write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
+    render(folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures)
     return summary
 
 
