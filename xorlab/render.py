@@ -44,8 +44,8 @@ def figure_set(
     sampled: Sequence[str] = (),
     log_scaled: Sequence[str] = (),
 ) -> dict[str, FigureMaker]:
-    """The standard figures for one sweep: file name -> a function that draws it (so they can
-    be drawn in parallel). `sampled` settings were drawn from distributions (continuous)."""
+    """The standard figures for one sweep: file name -> a function that draws it (so that one
+    failing figure cannot stop the others). `sampled` settings were drawn from distributions."""
     figures: dict[str, FigureMaker] = {}
     categorical = [
         k
