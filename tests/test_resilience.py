@@ -244,6 +244,9 @@ def test_a_second_sweep_on_the_same_folder_refuses(slow, tmp_path: Path) -> None
         second = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path))
         assert second.returncode == 2
         assert f"in use by another sweep (pid {first.pid})" in second.stderr
+        fresh = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--fresh")
+        assert fresh.returncode == 2 and "in use by another sweep" in fresh.stderr
+        assert not list(tmp_path.glob("slow.old-*"))  # the folder in use was not moved
     finally:
         first.kill()
         first.wait()

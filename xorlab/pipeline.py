@@ -27,7 +27,14 @@ from xorlab.result import RunResult
 from xorlab.runner import BACKENDS, effective_workers, make_chunks
 from xorlab.search import SpecError
 from xorlab.spec import RunOptions, Spec, to_toml
-from xorlab.store import Journal, folder_lock, remove_stale_temporaries, write_text, write_with
+from xorlab.store import (
+    LOCK,
+    Journal,
+    folder_lock,
+    remove_stale_temporaries,
+    write_text,
+    write_with,
+)
 
 MAX_RUNS = 1_000_000
 
@@ -83,7 +90,9 @@ def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> tuple[Path, Path | 
         counter = 1
         while aside.exists():
             aside, counter = folder.with_name(f"{folder.name}.old-{stamp}-{counter}"), counter + 1
-        shutil.move(folder, aside)
+        with folder_lock(folder):  # never move a folder another sweep is writing to
+            shutil.move(folder, aside)
+        (aside / LOCK).unlink(missing_ok=True)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
