@@ -29,7 +29,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "tests") + os.pathsep + str(REPO)}
 LOOPBACK = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
 
 
-def start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
+def start_scheduler(folder: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     scheduler_file = folder / "scheduler.json"
     process = subprocess.Popen(
         [
@@ -43,9 +43,10 @@ def start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
             "--scheduler-file",
             str(scheduler_file),
         ],
-        env=ENV,
+        env=env or ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=folder,  # not the checkout, which would shadow the xorlab on PYTHONPATH
     )
     wait_for(lambda: scheduler_file.exists() and scheduler_file.read_text().strip(), timeout=60)
     return process, json.loads(scheduler_file.read_text())["address"]
@@ -224,3 +225,21 @@ def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:
         assert "xorlab 0.1.0 is needed" in result.stderr and "0.0.0-other" in result.stderr
     finally:
         stop(*([worker] if worker else []), scheduler)
+
+
+def test_a_scheduler_without_the_same_xorlab_is_named(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    fake = tmp_path / "fake" / "xorlab"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "0.0.0-other"\n')
+    scheduler, address = start_scheduler(
+        tmp_path, env={**os.environ, "PYTHONPATH": str(fake.parent)}
+    )
+    worker = start_worker(address, "good")
+    try:
+        result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--address", address)
+        assert result.returncode == 2
+        assert "scheduler: 0.0.0-other" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        stop(worker, scheduler)
