@@ -13,7 +13,8 @@ def varying_settings(summary: pd.DataFrame) -> list[str]:
 
 
 def _format_value(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """Settings as people read them: 4 significant digits (sampled values have ~16)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def best_table(summary: pd.DataFrame, n: int = 5) -> str:
