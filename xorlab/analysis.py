@@ -104,7 +104,7 @@ def configuration_label(row: pd.Series | dict, settings: Sequence[str]) -> str:
     parts = []
     for name in sorted(settings, key=lambda s: s != "activation"):  # activation first
         value = row[name]
-        text = f"{value:g}" if isinstance(value, float) else str(value)
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
         parts.append(text if name == "activation" else f"{name} {text}")
     return ", ".join(parts)
 
