@@ -236,8 +236,9 @@ def test_a_worker_killed_once_gets_its_runs_retried(tmp_path: Path) -> None:
     assert (runs["status"] != "failed").all() and len(runs) == 16
 
 
-def test_a_second_sweep_on_the_same_folder_refuses(slow, tmp_path: Path) -> None:
-    spec, _ = slow
+def test_a_second_sweep_on_the_same_folder_refuses(tmp_path: Path) -> None:
+    spec = tmp_path / "slow.toml"
+    spec.write_text(SLOW_SPEC.replace("epochs = 6000", "epochs = 60000"))  # busy for a while
     first = start_sweep(spec, tmp_path)
     try:
         wait_for(lambda: (tmp_path / "slow" / ".lock").exists())
