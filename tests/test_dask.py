@@ -146,10 +146,12 @@ def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> No
     try:
         wait_for(lambda: journal_lines(folder) >= 8 or sweep.poll() is not None, timeout=120)
         workers[0].send_signal(signal.SIGKILL)
+        killed_at = journal_lines(folder)
         _, stderr = sweep.communicate(timeout=180)
     finally:
         stop(sweep)
     assert sweep.returncode == 0, stderr
+    assert killed_at < SLOW_RUNS  # the worker died mid-sweep
     runs = pd.read_csv(folder / "runs.csv")
     assert len(runs) == SLOW_RUNS and (runs["status"] != "failed").all()
 
