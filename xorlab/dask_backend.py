@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from xorlab import __version__
 from xorlab.config import RunConfig
 from xorlab.result import RunResult, failed_result
-from xorlab.runner import effective_workers, train_chunk
+from xorlab.runner import effective_workers, make_chunks, train_chunk
 from xorlab.spec import RunOptions
 
 LOCAL_ALLOWED_FAILURES = 1  # a task that killed its worker twice is bad (the default is 3)
@@ -131,15 +131,18 @@ def _local_cluster(workers: int):
             signal.signal(signal.SIGINT, previous)
 
 
-def run_dask(chunks: list[list[RunConfig]], options: RunOptions) -> Iterator[list[RunResult]]:
-    """Yield each chunk's results as it finishes on the cluster."""
-    if not chunks:
+def run_dask(configs: list[RunConfig], options: RunOptions) -> Iterator[list[RunResult]]:
+    """Yield the results of each chunk of runs as it finishes on the cluster; chunks are sized
+    for the cluster's worker threads."""
+    if not configs:
         return
     from distributed import KilledWorker, as_completed
 
     tag = uuid.uuid4().hex[:8]
     imports = options.imports
     with connect(options.address, options.n_jobs, options.timeout) as client:
+        workers = client.scheduler_info()["workers"].values()
+        chunks = make_chunks(configs, sum(w.get("nthreads", 1) for w in workers))
         pending = {}
 
         def submit(configs: list[RunConfig], name: str):

@@ -24,7 +24,7 @@ import numpy as np
 from xorlab import __version__
 from xorlab.config import SETTING_NAMES, RunConfig
 from xorlab.result import RunResult
-from xorlab.runner import BACKENDS, effective_workers, make_chunks
+from xorlab.runner import BACKENDS
 from xorlab.search import SpecError
 from xorlab.spec import RunOptions, Spec, to_toml
 from xorlab.store import (
@@ -145,13 +145,12 @@ def run_sweep(
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
         if on_start:
             on_start(len(configs), len(todo))
-        chunks = make_chunks(todo, effective_workers(options.n_jobs))
         # The main process mostly waits while workers train: import the table and figure
         # libraries meanwhile, so writing the outputs starts at once.
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         try:
-            for results in BACKENDS[options.backend](chunks, options):
+            for results in BACKENDS[options.backend](todo, options):
                 records.update(journal.append(results))
                 report.runs_trained += len(results)
                 if on_results:

@@ -125,13 +125,19 @@ def run_loky(
                 executor = get_reusable_executor(max_workers=1)
 
 
-def _run_dask(chunks: list[list[RunConfig]], options: RunOptions) -> Iterator[list[RunResult]]:
+def _run_dask(configs: list[RunConfig], options: RunOptions) -> Iterator[list[RunResult]]:
     from xorlab.dask_backend import run_dask  # optional: needs the dask extra
 
-    yield from run_dask(chunks, options)
+    yield from run_dask(configs, options)
 
 
-BACKENDS: dict[str, Callable[[list[list[RunConfig]], RunOptions], Iterator[list[RunResult]]]] = {
-    "loky": lambda chunks, options: run_loky(chunks, options.n_jobs, options.imports),
+def _run_local(configs: list[RunConfig], options: RunOptions) -> Iterator[list[RunResult]]:
+    chunks = make_chunks(configs, effective_workers(options.n_jobs))
+    yield from run_loky(chunks, options.n_jobs, options.imports)
+
+
+# Each backend takes the runs to train and yields the results of each chunk as it finishes.
+BACKENDS: dict[str, Callable[[list[RunConfig], RunOptions], Iterator[list[RunResult]]]] = {
+    "loky": _run_local,
     "dask": _run_dask,
 }
