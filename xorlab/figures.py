@@ -24,6 +24,7 @@ XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
 
 
 def activation_color(name: str) -> str:
+    """The color of an activation, the same in every figure (plugins get stable others)."""
     if name in ACTIVATION_COLORS:
         return ACTIVATION_COLORS[name]
     return OTHER_COLORS[sum(map(ord, name)) % len(OTHER_COLORS)]
@@ -306,6 +307,7 @@ def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "h
 
 
 def seeds_figure(runs: pd.DataFrame) -> Figure:
+    """How fast and how reliably each hidden size solves, seed by seed."""
     figure, axes = _panels(2, width=5.5, height=4.2)
     epochs_to_solve_strip(runs, axes[0, 0]).set_title("How fast: epochs to solve per seed")
     final_loss_strip(runs, axes[0, 1]).set_title("How reliably: final loss per seed")
@@ -342,6 +344,7 @@ def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
+    """One column per configuration: its best seed above, its worst below."""
     configurations = list(dict.fromkeys(surfaces["configuration"]))
     figure, axes = _panels(len(configurations), width=3.6, height=3.4, rows=2, colorbar=True)
     for c, configuration in enumerate(configurations):
@@ -384,6 +387,7 @@ def setting_scatter(runs: pd.DataFrame, setting: str, log: bool, ax: Axes | None
 def scatter_figure(
     runs: pd.DataFrame, settings: Sequence[str], log_scaled: Sequence[str]
 ) -> Figure:
+    """One panel per sampled setting: final loss of every run against it."""
     figure, axes = _panels(len(settings), width=4.2)
     for ax, setting in zip(axes[0], settings):
         setting_scatter(runs, setting, setting in log_scaled, ax).set_title(

@@ -32,6 +32,7 @@ class RunResult:
 
     @property
     def run_id(self) -> str:
+        """The run_id of the run's configuration."""
         return self.config.run_id
 
 

@@ -42,6 +42,7 @@ class Distribution:
             raise SpecError(f"{self.kind} needs integer bounds, got ({self.low}, {self.high})")
 
     def sample(self, rng: np.random.Generator) -> float | int:
+        """One value drawn with `rng`."""
         return SAMPLERS[self.kind](rng, self.low, self.high)
 
 

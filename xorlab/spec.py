@@ -61,6 +61,7 @@ class Spec:
     run: RunOptions = field(default_factory=RunOptions)
 
     def space(self) -> GridSearch | RandomSearch:
+        """Every run of the sweep, in a deterministic order."""
         if self.method == "grid":
             return GridSearch(self.params, self.seeds, self.fixed)
         return RandomSearch(

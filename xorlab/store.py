@@ -58,6 +58,7 @@ def remove_stale_temporaries(folder: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
+    """Atomically replace `path` with `text`."""
     with atomic_write(path) as handle:
         handle.write(text)
 
