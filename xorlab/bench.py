@@ -9,7 +9,6 @@ Optionally (scikit-learn installed: the `bench` extra) MLPClassifier on the same
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from xorlab.config import RunConfig
 from xorlab.runner import effective_workers
+from xorlab.sweep import Parser
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "sweeps" / "bench.toml"
 
@@ -153,9 +153,7 @@ def training_throughput(hidden: int, dtype: str, epochs: int = 2000, repeat: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m xorlab.bench", description=__doc__.split("\n")[0]
-    )
+    parser = Parser(prog="python -m xorlab.bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--spec",
         type=Path,

@@ -8,7 +8,6 @@ solved/unsolved seed counts.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import sys
@@ -19,6 +18,7 @@ import pandas as pd
 
 from xorlab.config import SETTING_NAMES
 from xorlab.search import SpecError
+from xorlab.sweep import Parser
 
 REQUIRED = {"run_id", "seed", "status", "solved", "final_loss", *SETTING_NAMES}
 
@@ -191,9 +191,7 @@ def _format(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m xorlab.compare", description=__doc__.split("\n")[0]
-    )
+    parser = Parser(prog="python -m xorlab.compare", description=__doc__.split("\n")[0])
     parser.add_argument(
         "sweeps",
         nargs="+",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tomllib
 from pathlib import Path
 
+from xorlab.sweep import Parser
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m xorlab.plot", description=__doc__.split(" -- ")[1]
-    )
+    parser = Parser(prog="python -m xorlab.plot", description=__doc__.split(" -- ")[1])
     parser.add_argument(
         "folder",
         type=Path,

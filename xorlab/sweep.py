@@ -13,13 +13,15 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line and exit status 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="python -m xorlab.sweep",
         description="Train every run of a TOML sweep spec and write tables, curves and figures "
         "to OUT/<name>/. Rerunning resumes: finished runs are kept, only missing ones train.",
