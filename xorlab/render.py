@@ -167,6 +167,11 @@ def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequen
     table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
     fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s not in settings and len(summary)}
     counts = meta.get("statuses", {})
+    tables = " · ".join(
+        f'<a href="{name}">{name}</a>'
+        for name in ("runs.csv", "summary.csv", "curves.csv", "spec.toml", "meta.json")
+        if (folder / name).exists()
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>xorlab sweep {name}</title>
 <style>
@@ -182,6 +187,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 <p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
 {counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
 <h2>Best configurations</h2><ul>{sentences}</ul>
+<p>Tables: {tables}</p>
 <h2>Figures</h2>{figure_html}
 <h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
 {table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)}
