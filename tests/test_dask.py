@@ -20,6 +20,7 @@ from tests.test_resilience import (
     interrupt_and_resume,
     journal_lines,
     run_crash_spec,
+    start_sweep,
     wait_for,
 )
 
@@ -92,6 +93,12 @@ def cluster(tmp_path: Path):
     stop(*workers, scheduler)
 
 
+def sweep_on(address: str, spec: Path, out: Path, *extra: str, timeout: float = 120):
+    """The real sweep command pointed at the Dask scheduler at `address`."""
+    command = [str(spec), "--out", str(out), "--address", address, *extra]
+    return run_cli("xorlab.sweep", *command, timeout=timeout)
+
+
 def numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds"), pd.read_csv(
         folder / "curves.csv"
@@ -102,16 +109,7 @@ def test_a_real_cluster_gives_the_local_backends_numbers(cluster, tmp_path: Path
     address, _ = cluster
     spec = tmp_path / "tiny.toml"
     spec.write_text(TINY_SPEC)
-    remote = run_cli(
-        "xorlab.sweep",
-        str(spec),
-        "--out",
-        str(tmp_path / "dask"),
-        "--address",
-        address,
-        "--no-figures",
-        timeout=120,
-    )
+    remote = sweep_on(address, spec, tmp_path / "dask", "--no-figures")
     assert remote.returncode == 0, remote.stderr
     local = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "local"), "--no-figures")
     assert local.returncode == 0, local.stderr
@@ -125,24 +123,7 @@ def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> No
     spec = tmp_path / "slow.toml"
     spec.write_text(SLOW_SPEC)
     folder = tmp_path / "slow"
-    sweep = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "xorlab.sweep",
-            str(spec),
-            "--out",
-            str(tmp_path),
-            "--address",
-            address,
-            "--no-figures",
-            "--no-progress",
-        ],
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sweep = start_sweep(spec, tmp_path, "--address", address, "--no-figures")
     try:
         wait_for(lambda: journal_lines(folder) >= 8 or sweep.poll() is not None, timeout=120)
         workers[0].send_signal(signal.SIGKILL)
@@ -179,16 +160,7 @@ def test_a_task_that_kills_its_worker_every_time_is_failed_without_a_hang(tmp_pa
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     spec = tmp_path / "tiny.toml"
     spec.write_text(TINY_SPEC)
-    result = run_cli(
-        "xorlab.sweep",
-        str(spec),
-        "--out",
-        str(tmp_path),
-        "--address",
-        "tcp://127.0.0.1:9",
-        "--timeout",
-        "3",
-    )
+    result = sweep_on("tcp://127.0.0.1:9", spec, tmp_path, "--timeout", "3")
     assert result.returncode == 2
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
@@ -203,26 +175,13 @@ def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:
     (fake / "__init__.py").write_text('__version__ = "0.0.0-other"\n')
     worker = None
     try:
-
-        def sweep(timeout: str):
-            command = [
-                str(spec),
-                "--out",
-                str(tmp_path),
-                "--address",
-                address,
-                "--timeout",
-                timeout,
-            ]
-            return run_cli("xorlab.sweep", *command)
-
-        result = sweep("3")
+        result = sweep_on(address, spec, tmp_path, "--timeout", "3")
         assert result.returncode == 2
         assert f"no Dask workers connected to {address} within 3 s" in result.stderr
         assert "Traceback" not in result.stderr
         fake_env = {**os.environ, "PYTHONPATH": str(fake.parent)}
         worker = start_worker(address, "stale", env=fake_env, cwd=tmp_path)  # not the checkout
-        result = sweep("30")
+        result = sweep_on(address, spec, tmp_path, "--timeout", "30")
         assert result.returncode == 2
         assert "xorlab 0.1.0 is needed" in result.stderr and "0.0.0-other" in result.stderr
     finally:
@@ -240,7 +199,7 @@ def test_a_scheduler_without_the_same_xorlab_is_named(tmp_path: Path) -> None:
     )
     worker = start_worker(address, "good")
     try:
-        result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--address", address)
+        result = sweep_on(address, spec, tmp_path)
         assert result.returncode == 2
         assert "scheduler: 0.0.0-other" in result.stderr and "Traceback" not in result.stderr
     finally:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from xorlab import __version__
-from xorlab.config import SETTING_NAMES, RunConfig
+from xorlab.config import SETTING_NAMES
 from xorlab.result import RunResult
 from xorlab.runner import BACKENDS
 from xorlab.search import SpecError
@@ -30,6 +30,7 @@ from xorlab.spec import RunOptions, Spec, to_toml
 from xorlab.store import (
     LOCK,
     Journal,
+    curves_table,
     folder_lock,
     remove_stale_temporaries,
     write_text,
@@ -161,11 +162,11 @@ def run_sweep(
             records = journal.read()  # the journal may hold a chunk the loop did not see
             report.runs_trained = journal.intact - before
         preload.join()
-        ordered = [records[c.run_id] for c in configs if c.run_id in records]
+        ordered = [records[c.run_id] for c in configs if c.run_id in records]  # spec order
         report.statuses = Counter(r["status"] for r in ordered)
         _write_meta(folder, spec, report, started, options)  # first: the report page shows it
         drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
-        report.summary = write_outputs(folder, spec, configs, records, drawing)
+        report.summary = write_outputs(folder, spec, ordered, drawing)
     return report
 
 
@@ -174,20 +175,15 @@ def _import_output_modules() -> None:
 
 
 def write_outputs(
-    folder: Path,
-    spec: Spec,
-    configs: Sequence[RunConfig],
-    records: dict[str, dict[str, Any]],
-    figures: bool = True,
+    folder: Path, spec: Spec, ordered: Sequence[dict[str, Any]], figures: bool = True
 ):
-    """(Re)write runs.csv, summary.csv, curves.csv, the figures and report.html."""
+    """(Re)write runs.csv, summary.csv, curves.csv, the figures and report.html from the
+    records of the spec's finished runs, in the spec's order."""
     import pandas as pd
 
     from xorlab.analysis import runs_table, summary_table
     from xorlab.render import render
-    from xorlab.store import curves_table
 
-    ordered = [records[c.run_id] for c in configs if c.run_id in records]
     runs = runs_table(ordered)
     summary = summary_table(runs)
     curves = curves_table(ordered)

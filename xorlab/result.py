@@ -9,7 +9,6 @@ import numpy as np
 
 from xorlab.config import RunConfig
 
-STATUSES = ("ok", "diverged", "failed")
 BLOWN_UP_LOSS = 1e3  # chance is ln 2 = 0.69; a final loss past this means the run blew up
 
 

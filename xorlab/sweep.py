@@ -20,11 +20,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _settings_help() -> str:
+    """The training settings a spec may sweep ([params]) or fix ([train]), with defaults."""
+    from xorlab.config import SETTINGS
+
+    lines = ["training settings ([params] to sweep, [train] to fix; default in brackets):"]
+    for name, setting in SETTINGS.items():
+        lines.append(f"  {name:<11} {setting.doc} [{setting.default!r}]; {setting.allowed}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m xorlab.sweep",
-        description="Train every run of a TOML sweep spec and write tables, curves and figures "
+        description="Train every run of a TOML sweep spec and write tables, curves and figures\n"
         "to OUT/<name>/. Rerunning resumes: finished runs are kept, only missing ones train.",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("spec", type=Path, help="sweep spec (TOML), e.g. sweeps/grid.toml")
     parser.add_argument(
