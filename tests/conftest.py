@@ -36,6 +36,14 @@ def run_cli(
     )
 
 
+def exit_status(main, argv: list[str]) -> int:
+    """A command's exit status, whether its `main` returns it or argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as exit:
+        return exit.code
+
+
 TINY_SPEC = """
 [sweep]
 name = "tiny"

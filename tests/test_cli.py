@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_cli
-from xorlab import runner
+from xorlab.execution import chunks
 from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
 from xorlab.config import SETTING_NAMES
 from xorlab.pipeline import run_sweep
@@ -98,8 +98,8 @@ def test_numbers_do_not_depend_on_n_jobs_or_chunking(
         "--no-figures",
     )
     assert one.returncode == 0, one.stderr
-    monkeypatch.setattr(runner, "MIN_CHUNK_RUNS", 1)
-    monkeypatch.setattr(runner, "CHUNKS_PER_WORKER", 50)  # many tiny chunks, odd batches
+    monkeypatch.setattr(chunks, "MIN_CHUNK_RUNS", 1)
+    monkeypatch.setattr(chunks, "CHUNKS_PER_WORKER", 50)  # many tiny chunks, odd batches
     options = RunOptions(n_jobs=2)
     run_sweep(
         load_spec(two_workers / "tiny.toml"), tmp_path / "small", options=options, figures=False

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.image import imread
 
 from tests.conftest import TINY_SPEC, run_cli
-from xorlab.compare import fisher_exact
+from xorlab.stats import fisher_exact
 
 RANDOM_SPEC = """
 [sweep]

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES
+from xorlab.config import SETTING_NAMES, format_value
+from xorlab.stats import wilson_interval
 
 METRICS = (
     "status",
@@ -45,19 +46,6 @@ def runs_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame["final_loss"] = frame["final_loss"].astype(float)
     frame["final_accuracy"] = frame["final_accuracy"].astype(float)
     return frame
-
-
-def wilson_interval(
-    successes: np.ndarray, n: np.ndarray, z: float = 1.96
-) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval for a proportion (well-behaved at 0/n and n/n)."""
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / n
-        denominator = 1 + z**2 / n
-        center = (p + z**2 / (2 * n)) / denominator
-        half = z / denominator * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return np.clip(center - half, 0, 1), np.clip(center + half, 0, 1)
 
 
 def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -> pd.DataFrame:
@@ -104,7 +92,7 @@ def configuration_label(row: pd.Series | dict, settings: Sequence[str]) -> str:
     parts = []
     for name in sorted(settings, key=lambda s: s != "activation"):  # activation first
         value = row[name]
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        text = format_value(value)
         parts.append(text if name == "activation" else f"{name} {text}")
     return ", ".join(parts)
 

@@ -9,7 +9,6 @@ Optionally (scikit-learn installed: the `bench` extra) MLPClassifier on the same
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -20,9 +19,11 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from xorlab.config import RunConfig
-from xorlab.runner import effective_workers
-from xorlab.sweep import Parser
+from xorlab.cli import Parser, checked, run_command
+from xorlab.config import Interval, RunConfig
+from xorlab.errors import XorlabError
+from xorlab.execution.chunks import effective_workers
+from xorlab.spec import RUN_RULES
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "sweeps" / "bench.toml"
 
@@ -84,7 +85,8 @@ def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, tuple[int
     seconds = time.perf_counter() - start
     watcher.join()
     if process.returncode != 0:
-        raise SystemExit(f"the benchmark sweep failed:\n{stderr}")
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {process.returncode}"
+        raise XorlabError(f"the benchmark sweep {spec} failed: {last}")
     return seconds, peak, stdout
 
 
@@ -162,29 +164,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=checked(RUN_RULES["n_jobs"], int),
         default=-1,
         help="worker processes for both sides (default: all cores)",
     )
     parser.add_argument(
-        "--sample", type=int, default=40, help="runs of the reference loop sample (default: 40)"
+        "--sample",
+        type=checked(Interval(int, 1), int),
+        default=40,
+        help="runs of the reference loop sample (default: 40)",
     )
     parser.add_argument(
         "--sklearn-sample",
-        type=int,
+        type=checked(Interval(int, 0), int),
         default=12,
         help="runs for scikit-learn, if installed (default: 12)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="end-to-end runs; the median is reported (3)"
+        "--repeat",
+        type=checked(Interval(int, 1), int),
+        default=3,
+        help="end-to-end runs; the median is reported (3)",
     )
     parser.add_argument(
-        "--throughput-epochs", type=int, default=2000, help="epochs per throughput batch (2000)"
+        "--throughput-epochs",
+        type=checked(Interval(int, 1), int),
+        default=2000,
+        help="epochs per throughput batch (2000)",
     )
     parser.add_argument(
         "--out", type=Path, help="results parent folder (default: a temporary folder)"
     )
     args = parser.parse_args(argv)
+    return run_command(lambda: _bench(args))
+
+
+def _bench(args) -> int:
+    from joblib import cpu_count
 
     from xorlab.reference import train_reference
     from xorlab.spec import load_spec
@@ -192,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = list(load_spec(args.spec).space())
     workers = effective_workers(args.n_jobs)
     epochs = {c.epochs for c in configs}
-    print(f"xorlab benchmark: {os.cpu_count()} cores, n_jobs={args.n_jobs} ({workers} workers)")
+    print(f"xorlab benchmark: {cpu_count()} cores, n_jobs={args.n_jobs} ({workers} workers)")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         measured = [run_end_to_end(args.spec, args.n_jobs, out) for _ in range(args.repeat)]

@@ -4,54 +4,97 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
 from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES
 
+INT_MAX = 2**31 - 1  # every integer setting fits numpy's int32 (and no run is that large)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A finite int or float in [low, high] (either end may be open or absent), with its wording:
+    the check and the words that tell what is allowed are one object."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        high = INT_MAX if self.kind is int and self.high is None else self.high
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return high is None or (value < high if self.high_open else value <= high)
+
+    @property
+    def allowed(self) -> str:
+        name = "an integer" if self.kind is int else "a finite number"
+        low = None if self.low is None else (">" if self.low_open else ">=") + f" {self.low:g}"
+        high = None if self.high is None else ("<" if self.high_open else "<=") + f" {self.high:g}"
+        if low and high:
+            return f"{name} {low} and {high}"
+        if self.kind is int:
+            return f"{name} {low or ''} (at most {INT_MAX})".replace("  ", " ")
+        return f"{name} {low or high}" if (low or high) else name
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of the names of a registry (read at call time: plugins may register more)."""
+
+    names: Mapping[str, Any] | tuple[str, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.names
+
+    @property
+    def allowed(self) -> str:
+        return "one of " + ", ".join(repr(k) for k in self.names)
+
+
+Rule = Interval | Options
+
 
 @dataclass(frozen=True)
 class Setting:
-    """A training setting: its type, default, doc line, and the rule a value must meet
-    (a check with its wording, or a registry whose names are the allowed values)."""
+    """A training setting: its type, default, doc line, and the rule a value must meet."""
 
     kind: type
     default: Any
     doc: str
-    check: Callable[[Any], bool] = lambda value: True
-    rule: str = ""
-    options: Mapping[str, Any] | None = None
+    rule: Rule
 
     @property
     def allowed(self) -> str:
-        if self.options is not None:  # read at call time: plugins may register more names
-            return "one of " + ", ".join(repr(k) for k in self.options)
-        return self.rule
+        return self.rule.allowed
 
     def accepts(self, value: Any) -> bool:
-        return value in self.options if self.options is not None else self.check(value)
-
-
-def _at_least(bound: float, kind: type) -> tuple[Callable[[Any], bool], str]:
-    name = "an integer" if kind is int else "a number"
-    return (lambda value: value >= bound), f"{name} >= {bound:g}"
+        return self.rule.accepts(value)
 
 
 SETTINGS: dict[str, Setting] = {
-    "hidden": Setting(int, 2, "hidden units", *_at_least(1, int)),
-    "activation": Setting(str, "sigmoid", "hidden-layer activation", options=ACTIVATIONS),
-    "lr": Setting(float, 0.1, "learning rate", lambda value: value > 0, "a number > 0"),
-    "epochs": Setting(int, 2000, "gradient-descent steps", *_at_least(1, int)),
-    "samples": Setting(int, 1000, "training samples", *_at_least(1, int)),
-    "init_scale": Setting(
-        float, 0.01, "initial weights ~ randn * init_scale", *_at_least(0, float)
-    ),
-    "loss": Setting(str, "bce", "training loss", options=LOSSES),
-    "log_every": Setting(int, 50, "curve logging interval in epochs", *_at_least(1, int)),
-    "dtype": Setting(str, "float64", "floating-point precision", options=DTYPES),
-    "noise": Setting(float, 0.0, "std of Gaussian noise added to the inputs", *_at_least(0, float)),
+    "hidden": Setting(int, 2, "hidden units", Interval(int, 1)),
+    "activation": Setting(str, "sigmoid", "hidden-layer activation", Options(ACTIVATIONS)),
+    "lr": Setting(float, 0.1, "learning rate", Interval(float, 0, low_open=True)),
+    "epochs": Setting(int, 2000, "gradient-descent steps", Interval(int, 1)),
+    "samples": Setting(int, 1000, "training samples", Interval(int, 1)),
+    "init_scale": Setting(float, 0.01, "initial weights ~ randn * init_scale", Interval(float, 0)),
+    "loss": Setting(str, "bce", "training loss", Options(LOSSES)),
+    "log_every": Setting(int, 50, "curve logging interval in epochs", Interval(int, 1)),
+    "dtype": Setting(str, "float64", "floating-point precision", Options(DTYPES)),
+    "noise": Setting(float, 0.0, "std of Gaussian noise added to the inputs", Interval(float, 0)),
 }
 
 
@@ -73,8 +116,9 @@ class RunConfig:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RunConfig:
-        """The configuration in a record or a table row (numpy scalars become plain values)."""
-        plain = {name: values[name] for name in _FIELDS}
+        """The configuration in a record or a table row (numpy scalars become plain values);
+        a setting it lacks (a table of an older release) is at its default."""
+        plain = {name: values[name] for name in _FIELDS if name in values}
         return cls(**{k: v.item() if hasattr(v, "item") else v for k, v in plain.items()})
 
     @cached_property
@@ -103,12 +147,20 @@ assert set(SETTING_NAMES) == set(SETTINGS)
 
 
 def coerce(name: str, value: Any) -> Any:
-    """Return value as the setting's type, or raise TypeError naming what is allowed."""
+    """Return value as the setting's type, or raise ValueError naming what is allowed."""
     kind = SETTINGS[name].kind
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise TypeError(f"must be {SETTINGS[name].allowed}, got {value!r}")
-    if not SETTINGS[name].accepts(value):
+        value = float(value) if abs(value) < 2**1023 else math.inf
+    if not isinstance(value, kind) or isinstance(value, bool) or not SETTINGS[name].accepts(value):
         raise ValueError(f"must be {SETTINGS[name].allowed}, got {value!r}")
     return value
+
+
+def format_value(value: Any) -> str:
+    """A setting's value as people read it: 4 significant digits (sampled values have ~16),
+    integers as integers, an inapplicable (missing) value as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

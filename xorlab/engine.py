@@ -27,7 +27,15 @@ from itertools import groupby
 import numpy as np
 
 from xorlab.config import RunConfig
-from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, Activation, make_problem, sigmoid
+from xorlab.nn import (
+    ACTIVATIONS,
+    DTYPES,
+    LOSSES,
+    Activation,
+    classified_right,
+    make_problem,
+    sigmoid,
+)
 from xorlab.result import RunResult, logged_epochs, summarize_curve
 
 # XOR targets of the 4 input patterns (x0, x1) in the order 00, 01, 10, 11.
@@ -162,7 +170,7 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
             if is_logged[epoch]:
                 per_pattern = loss.value(Z2, A2, data.y)
                 curve_loss[row] = (per_pattern * data.mean_weights).sum(axis=0)
-                correct = (A2 > 0.5) == (data.y > 0.5)
+                correct = classified_right(A2, data.y)
                 curve_accuracy[row] = (correct * data.counts).sum(axis=0) / data.samples
                 row += 1
             if epoch == first.epochs:

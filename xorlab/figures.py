@@ -15,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xorlab.config import format_value
+
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
@@ -66,10 +68,6 @@ def _shared_colorbar(figure: Figure, mappable, label: str) -> None:
     figure.colorbar(mappable, cax=axis, label=label)
 
 
-def _label(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Runs of the configuration that solves best (then lowest median loss) for each key."""
     others = [
@@ -114,8 +112,8 @@ def solve_rate_heatmap(
                 color = "black" if rate[i, j] > 0.6 else "white"
                 ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
     rotation = 45 if len(col_values) > 5 else 0
-    ax.set_xticks(range(len(col_values)), [_label(v) for v in col_values], rotation=rotation)
-    ax.set_yticks(range(len(row_values)), [_label(v) for v in row_values])
+    ax.set_xticks(range(len(col_values)), [format_value(v) for v in col_values], rotation=rotation)
+    ax.set_yticks(range(len(row_values)), [format_value(v) for v in row_values])
     ax.set_xlabel(columns)
     ax.set_ylabel(rows)
     return ax
@@ -137,7 +135,7 @@ def heatmap_figure(
                 subset = subset[subset[facet] == facet_value]
             ax = solve_rate_heatmap(subset, rows, columns, axes[r, c])
             title = [f"{panels} = {value}"] if value is not None else []
-            title += [f"{facet} = {_label(facet_value)}"] if facet_value is not None else []
+            title += [f"{facet} = {format_value(facet_value)}"] if facet_value is not None else []
             ax.set_title(
                 ", ".join(title),
                 color=activation_color(value) if panels == "activation" else "black",
@@ -232,7 +230,7 @@ def _dodged(runs: pd.DataFrame, group: str):
 
 
 def _group_axis(ax: Axes, groups: list, group: str, activations: list, extra=()) -> None:
-    ax.set_xticks(range(len(groups)), [_label(v) for v in groups])
+    ax.set_xticks(range(len(groups)), [format_value(v) for v in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_xlabel(f"{group} (each at its best other settings)")
     handles = [

@@ -107,6 +107,13 @@ LOSSES: dict[str, Loss] = {
     "mse": Loss(_mse, _mse_delta),
 }
 
+
+def classified_right(a: Array, y: Array) -> Array:
+    """Whether each output is on its target's side of 0.5 (an output of exactly 0.5 is on
+    neither side: it is wrong for both targets)."""
+    return np.where(y > 0.5, a > 0.5, a < 0.5)
+
+
 DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
 
 

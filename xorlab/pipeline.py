@@ -6,15 +6,15 @@ spec -> run configs -> minus runs already in the journal (resume) -> runner -> j
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import platform
-import shutil
 import sys
 import threading
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,10 @@ import numpy as np
 
 from xorlab import __version__
 from xorlab.config import SETTING_NAMES
+from xorlab.errors import ResultsError, SpecError
+from xorlab.execution import RunOptions, open_backend
 from xorlab.result import RunResult
-from xorlab.runner import BACKENDS
-from xorlab.search import SpecError
-from xorlab.spec import RunOptions, Spec, to_toml
+from xorlab.spec import Spec, to_toml
 from xorlab.store import (
     LOCK,
     Journal,
@@ -51,7 +51,7 @@ class SweepReport:
     statuses: Counter = field(default_factory=Counter)
     summary: Any = None
     interrupted: bool = False
-    dropped_lines: int = 0
+    journal_problems: list[str] = field(default_factory=list)
     moved_aside: Path | None = None
 
 
@@ -80,28 +80,44 @@ def check_compatible(folder: Path, spec: Spec) -> None:
         )
 
 
-def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> tuple[Path, Path | None]:
-    """Create results/<name>/ and check it is writable; with `fresh`, an old folder is moved
-    aside (never deleted) and its new place returned."""
+def check_size(spec: Spec, allow_large: bool = False) -> None:
+    """Refuse a sweep of more than MAX_RUNS runs unless allowed: counted, not built."""
+    if spec.max_runs > MAX_RUNS and not allow_large:
+        raise SpecError(
+            f"{spec.path}: expands to {spec.max_runs:,} runs (more than {MAX_RUNS:,}); "
+            "add --yes (allow_large=True) to run it"
+        )
+
+
+def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> tuple[Path, Path | None, bool]:
+    """Create parent/<name>/ and check it is writable; with `fresh`, an old folder is moved
+    aside (never deleted) and its new place returned. Also says whether the folder is new."""
     folder = parent / spec.name
     aside = None
-    if fresh and folder.exists():
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = folder.with_name(f"{folder.name}.old-{stamp}")
-        counter = 1
-        while aside.exists():
-            aside, counter = folder.with_name(f"{folder.name}.old-{stamp}-{counter}"), counter + 1
-        with folder_lock(folder):  # never move a folder another sweep is writing to
-            shutil.move(folder, aside)
-        (aside / LOCK).unlink(missing_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(
+            f"{folder} is a file, not a results folder; choose another name or --out"
+        )
     try:
+        if fresh and folder.exists():
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            aside = folder.with_name(f"{folder.name}.old-{stamp}")
+            counter = 1
+            while aside.exists():
+                aside = folder.with_name(f"{folder.name}.old-{stamp}-{counter}")
+                counter += 1
+            with folder_lock(folder):  # never move a folder another sweep is writing to
+                folder.rename(aside)
+            (aside / LOCK).unlink(missing_ok=True)
+        created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise SpecError(f"cannot write results to {folder}: {error.strerror or error}") from None
-    return folder, aside
+        action = "move the old results aside from" if fresh and aside else "write results to"
+        raise ResultsError(f"cannot {action} {folder}: {error.strerror or error}") from None
+    return folder, aside, created
 
 
 def run_sweep(
@@ -112,6 +128,7 @@ def run_sweep(
     fresh: bool = False,
     rerun_failed: bool = False,
     figures: bool = True,
+    allow_large: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_results: Callable[[Sequence[RunResult]], None] | None = None,
 ) -> SweepReport:
@@ -120,29 +137,55 @@ def run_sweep(
     `options` (default: the spec's [run] table) says how to execute; it never changes numbers.
     `on_start(total, todo)` and `on_results(results)` let the caller show progress.
     KeyboardInterrupt stops training; finished runs are kept and the tables still written.
+    Bad input or an unusable folder or backend raises an XorlabError before anything is written.
     """
+    check_size(spec, allow_large)
     configs = list(spec.space())
     if not configs:
         raise SpecError(f"{spec.path}: the spec expands to no runs")
     options = options or spec.run
-    if not fresh and (parent / spec.name / "spec.toml").exists():
+    if not fresh and (parent / spec.name / "spec.toml").is_file():
         check_compatible(parent / spec.name, spec)
-    folder, moved_aside = prepare_folder(parent, spec, fresh)
-    with folder_lock(folder):
-        remove_stale_temporaries(folder)
-        journal = Journal(folder)
-        journal.repair()
-        records = journal.read()
-        done = {
-            run_id
-            for run_id, record in records.items()
-            if not (rerun_failed and record["status"] == "failed")
-        }
-        todo = [c for c in configs if c.run_id not in done]
-        report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
-        report.dropped_lines = journal.dropped
-        report.moved_aside = moved_aside
-        started = _now()
+    folder, moved_aside, created = prepare_folder(parent, spec, fresh)
+    try:
+        with folder_lock(folder):
+            report = _sweep_in_folder(
+                folder, spec, configs, options, rerun_failed, figures, on_start, on_results
+            )
+    except BaseException:
+        if created:  # a backend that could not start, say: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    report.moved_aside = moved_aside
+    return report
+
+
+def _sweep_in_folder(
+    folder: Path,
+    spec: Spec,
+    configs: list,
+    options: RunOptions,
+    rerun_failed: bool,
+    figures: bool,
+    on_start: Callable[[int, int], None] | None,
+    on_results: Callable[[Sequence[RunResult]], None] | None,
+) -> SweepReport:
+    """The sweep itself, under the folder's lock."""
+    remove_stale_temporaries(folder)
+    journal = Journal(folder)
+    records = journal.load()
+    done = {
+        run_id
+        for run_id, record in records.items()
+        if not (rerun_failed and record["status"] == "failed")
+    }
+    todo = [c for c in configs if c.run_id not in done]
+    report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
+    report.journal_problems = journal.problems
+    started = _now()
+    # set the backend up before writing anything: one that cannot start leaves no trace
+    with open_backend(options) if todo else contextlib.nullcontext(_nothing) as execute:
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
         if on_start:
             on_start(len(configs), len(todo))
@@ -151,7 +194,7 @@ def run_sweep(
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         try:
-            for results in BACKENDS[options.backend](todo, options):
+            for results in execute(todo):
                 records.update(journal.append(results))
                 report.runs_trained += len(results)
                 if on_results:
@@ -162,12 +205,17 @@ def run_sweep(
             records = journal.read()  # the journal may hold a chunk the loop did not see
             report.runs_trained = journal.intact - before
         preload.join()
-        ordered = [records[c.run_id] for c in configs if c.run_id in records]  # spec order
-        report.statuses = Counter(r["status"] for r in ordered)
-        _write_meta(folder, spec, report, started, options)  # first: the report page shows it
-        drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
-        report.summary = write_outputs(folder, spec, ordered, drawing)
+    ordered = [records[c.run_id] for c in configs if c.run_id in records]  # spec order
+    report.statuses = Counter(r["status"] for r in ordered)
+    _write_meta(folder, spec, report, started, options)  # first: the report page shows it
+    drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
+    report.summary = write_outputs(folder, spec, ordered, drawing)
     return report
+
+
+def _nothing(configs: list) -> Iterator[list[RunResult]]:
+    """The backend of a sweep with nothing left to train."""
+    return iter(())
 
 
 def _import_output_modules() -> None:

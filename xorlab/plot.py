@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
-import tomllib
 from pathlib import Path
 
-from xorlab.sweep import Parser
+from xorlab.cli import Parser, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,30 +18,20 @@ def main(argv: list[str] | None = None) -> int:
         help="a sweep's results folder, e.g. results/grid",
     )
     args = parser.parse_args(argv)
-    missing = [
-        n for n in ("runs.csv", "curves.csv", "spec.toml") if not (args.folder / n).is_file()
-    ]
-    if missing:
-        print(
-            f"error: {args.folder}: not a results folder (missing {', '.join(missing)})",
-            file=sys.stderr,
-        )
-        return 2
-    import pandas as pd
+    return run_command(lambda: _plot(args))
 
-    from xorlab.analysis import summary_table
+
+def _plot(args: argparse.Namespace) -> int:
+    from xorlab.errors import ResultsError
     from xorlab.render import render
+    from xorlab.results import load
 
-    runs = pd.read_csv(args.folder / "runs.csv", keep_default_na=False, na_values=[""])
-    runs["epochs_to_solve"] = runs["epochs_to_solve"].astype("Int64")
-    spec = tomllib.loads((args.folder / "spec.toml").read_text())
-    written = render(
-        args.folder,
-        runs,
-        summary_table(runs),
-        pd.read_csv(args.folder / "curves.csv"),
-        spec,
-    )
+    if not args.folder.is_dir():
+        raise ResultsError(f"{args.folder}: not a results folder")
+    results = load(args.folder)
+    if not results.spec:
+        raise ResultsError(f"{args.folder}: not a results folder (no spec.toml)")
+    written = render(args.folder, results.runs, results.summary, results.curves, results.spec)
     for path in written:
         print(path)
     return 0

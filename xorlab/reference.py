@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from xorlab.config import RunConfig
-from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, make_problem, sigmoid
+from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES, classified_right, make_problem, sigmoid
 from xorlab.result import RunResult, logged_epochs, summarize_curve
 
 
@@ -69,7 +69,7 @@ def train_reference(config: RunConfig) -> RunResult:
             if epoch in log_at:
                 epochs.append(epoch)
                 losses.append(compute_loss(cache, y, config.loss))
-                accuracies.append(float(np.mean((A2 > 0.5) == (y > 0.5))))
+                accuracies.append(float(np.mean(classified_right(A2, y))))
             if epoch == config.epochs:
                 break
             grads = backward(X, y, params, cache, config)

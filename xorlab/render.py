@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from xorlab.analysis import configuration_label, decision_surfaces
 from xorlab.config import SETTING_NAMES
+from xorlab.errors import ResultsError
 from xorlab.figures import (
     DPI,
     MAX_CATEGORIES,
@@ -115,21 +116,20 @@ def render(
     swept = list(params) or varying_settings(summary)
     sampled = [k for k, v in params.items() if isinstance(v, dict)]
     log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
+    figures_folder = folder / "figures"
+    if figures_folder.exists() and not figures_folder.is_dir():
+        raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     written: list[Path] = []
     if figures and len(runs):
         settings = [s for s in varying_settings(summary) if s in swept] or swept
         makers = figure_set(runs, curves, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
-        written += write_figures(folder / "figures", makers)
-    write_text(
-        folder / REPORT,
-        report_html(
-            folder,
-            summary,
-            spec,
-            figures=_figure_order(p.name for p in (folder / "figures").glob("*.png")),
-        ),
-    )
+        written += write_figures(figures_folder, makers)
+    for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
+        if figures_folder / name not in written:
+            (figures_folder / name).unlink(missing_ok=True)
+    page = report_html(folder, summary, spec, figures=_figure_order(p.name for p in written))
+    write_text(folder / REPORT, page)
     return written + [folder / REPORT]
 
 
@@ -146,6 +146,12 @@ FIGURE_CAPTIONS = {
     "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
     "settings_scatter.png": "Random search: final loss against each sampled setting.",
 }
+
+
+NO_FIGURES = (
+    "<p>No figures for these tables (drawn at the end of a finished sweep, not after --no-figures "
+    "or an interruption): <code>python -m xorlab.plot {folder}</code> draws them.</p>"
+)
 
 
 def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequence[str]) -> str:
@@ -188,7 +194,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 {counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
 <h2>Best configurations</h2><ul>{sentences}</ul>
 <p>Tables: {tables}</p>
-<h2>Figures</h2>{figure_html}
+<h2>Figures</h2>{figure_html or NO_FIGURES.format(folder=html.escape(str(folder)))}
 <h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
 {table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)}
 <h2>Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>

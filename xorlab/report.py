@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES
+from xorlab.config import SETTING_NAMES, format_value
 
 
 def varying_settings(summary: pd.DataFrame) -> list[str]:
@@ -12,16 +12,11 @@ def varying_settings(summary: pd.DataFrame) -> list[str]:
     return [s for s in SETTING_NAMES if s in summary and summary[s].nunique(dropna=False) > 1]
 
 
-def _format_value(value: object) -> str:
-    """Settings as people read them: 4 significant digits (sampled values have ~16)."""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def best_table(summary: pd.DataFrame, n: int = 5) -> str:
     """The top configurations as an aligned text table."""
     settings = varying_settings(summary)
     top = summary.head(n)
-    table = pd.DataFrame({s: top[s].map(_format_value) for s in settings})
+    table = pd.DataFrame({s: top[s].map(format_value) for s in settings})
     finished = top["n_seeds"] - top["failed"]
     table["solved"] = [
         f"{round(r * f)}/{f}" if f else "-" for r, f in zip(top["solve_rate"].fillna(0), finished)
@@ -49,13 +44,19 @@ def best_sentences(summary: pd.DataFrame, limit: int = 4) -> list[str]:
         best = rows.iloc[0]
         others = [s for s in settings if s != "activation"]
         ties = rows[(rows["solve_rate"] == best["solve_rate"])]
-        detail = ", ".join(f"{s} = {_format_value(best[s])}" for s in others)
+        detail = ", ".join(f"{s} = {format_value(best[s])}" for s in others)
         speed = (
             ""
             if pd.isna(best["epochs_to_solve_median"])
             else f" (median {best['epochs_to_solve_median']:.0f} epochs)"
         )
         also = f"; {len(ties) - 1} other configuration(s) did as well" if len(ties) > 1 else ""
+        if best["_finished"] == 0:  # sorted last: every configuration of it failed
+            sentences.append(
+                f"{activation}: every run failed ({int(best['n_seeds'])} of the best "
+                "configuration); see the error column of runs.csv."
+            )
+            continue
         sentences.append(
             f"{activation} with {detail or 'these settings'} solved XOR on "
             f"{best['_solved']}/{best['_finished']} seeds{speed}{also}."

@@ -15,10 +15,7 @@ from typing import Any
 import numpy as np
 
 from xorlab.config import RunConfig, coerce
-
-
-class SpecError(ValueError):
-    """An invalid sweep spec or command-line value: the message says what and where."""
+from xorlab.errors import SpecError
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,9 @@ class Distribution:
             raise SpecError(f"{self.kind} needs integer bounds, got ({self.low}, {self.high})")
 
     def sample(self, rng: np.random.Generator) -> float | int:
-        """One value drawn with `rng`."""
-        return SAMPLERS[self.kind](rng, self.low, self.high)
+        """One value drawn with `rng`, within [low, high] (exp(log(x)) may round past them)."""
+        value = SAMPLERS[self.kind](rng, self.low, self.high)
+        return min(max(value, type(value)(self.low)), type(value)(self.high))
 
 
 def _logint(rng: np.random.Generator, low: float, high: float) -> int:
@@ -77,7 +75,7 @@ class GridSearch(Sequence[RunConfig]):
     ) -> None:
         self.keys = sorted(params)
         self.values = [list(params[k]) for k in self.keys]
-        self.seeds = list(seeds)
+        self.seeds = seeds
         self.fixed = dict(fixed)
 
     def __len__(self) -> int:
@@ -127,7 +125,7 @@ class RandomSearch(Sequence[RunConfig]):
                     swept[key] = space[int(rng.integers(len(space)))]
             configurations.setdefault(tuple(swept.items()), swept)
         self.configurations = list(configurations.values())
-        self.seeds = list(seeds)
+        self.seeds = seeds
         self.fixed = dict(fixed)
 
     def __len__(self) -> int:

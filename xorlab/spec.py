@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xorlab.config import SETTINGS, coerce
-from xorlab.search import (
-    INTEGER_KINDS,
-    SAMPLERS,
-    Distribution,
-    GridSearch,
-    RandomSearch,
-    SpecError,
-)
+from xorlab.config import INT_MAX, SETTINGS, Interval, Options, coerce
+from xorlab.errors import SpecError
+from xorlab.execution import BACKENDS, RunOptions
+from xorlab.search import INTEGER_KINDS, SAMPLERS, Distribution, GridSearch, RandomSearch
 
 METHODS = ("grid", "random")
-BACKENDS = ("loky", "dask")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "method", "seeds", "trials", "sampler_seed"),
     "params": tuple(SETTINGS),
@@ -36,29 +31,26 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """How to execute a sweep; never changes its numbers."""
-
-    n_jobs: int = -1  # joblib convention: -1 = all cores
-    backend: str = "loky"  # "loky" (joblib's processes) or "dask"
-    address: str = ""  # Dask scheduler; empty = a local Dask cluster on 127.0.0.1
-    imports: tuple[str, ...] = ()  # modules imported first, e.g. to register activations
-    timeout: float = 30.0  # seconds to wait for a Dask scheduler and its first worker
-
-
-@dataclass(frozen=True)
 class Spec:
     """A validated sweep: what to train (`space()`) and how (`run`)."""
 
     path: Path
     name: str
     method: str
-    seeds: tuple[int, ...]
+    seeds: Sequence[int]  # a range when given as a count
     params: Mapping[str, Any]  # setting -> list of values or Distribution
     fixed: Mapping[str, Any]  # every setting not swept -> its value (defaults filled in)
     trials: int | None = None
     sampler_seed: int = 0
     run: RunOptions = field(default_factory=RunOptions)
+
+    @property
+    def max_runs(self) -> int:
+        """How many runs the spec expands to (random search: at most), counted without building
+        them: a product of lengths."""
+        if self.method == "grid":
+            return math.prod(len(v) for v in self.params.values()) * len(self.seeds)
+        return (self.trials or 0) * len(self.seeds)
 
     def space(self) -> GridSearch | RandomSearch:
         """Every run of the sweep, in a deterministic order."""
@@ -73,7 +65,7 @@ class Spec:
         sweep: dict[str, Any] = {
             "name": self.name,
             "method": self.method,
-            "seeds": list(self.seeds),
+            "seeds": len(self.seeds) if self.seeds == range(len(self.seeds)) else list(self.seeds),
         }
         if self.method == "random":
             sweep |= {"trials": self.trials, "sampler_seed": self.sampler_seed}
@@ -189,36 +181,118 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _distinct_seeds(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) > 0
-        and all(_is_int(s) and s >= 0 for s in value)
-        and len(set(value)) == len(value)
-    )
+@dataclass(frozen=True)
+class FolderName:
+    """A results folder name: it can neither escape --out (no '/', not '.' or '..') nor be
+    mistaken for an option or a hidden file."""
+
+    max_length: int = 100
+
+    def accepts(self, value: Any) -> bool:
+        return (
+            isinstance(value, str)
+            and len(value) <= self.max_length
+            and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value) is not None
+        )
+
+    @property
+    def allowed(self) -> str:
+        return (
+            f"a folder name of at most {self.max_length} characters: letters, digits, '_', '-'"
+            " and '.', not starting with '.' or '-'"
+        )
 
 
-SWEEP_RULES: dict[str, tuple[Any, str]] = {  # key -> (check, what is allowed)
-    "name": (
-        lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v) is not None,
-        "a folder name (letters, digits, '_', '-', '.')",
-    ),
-    "method": (lambda v: v in METHODS, "one of " + ", ".join(map(repr, METHODS))),
-    "seeds": (
-        lambda v: (_is_int(v) and v >= 1) or _distinct_seeds(v),
-        "a count >= 1 or a non-empty list of distinct integers >= 0",
-    ),
-    "trials": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "sampler_seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+@dataclass(frozen=True)
+class Seeds:
+    """A count of seeds (0..count-1) or a list of distinct seeds."""
+
+    def accepts(self, value: Any) -> bool:
+        seed = Interval(int, 0)
+        if isinstance(value, list):
+            return bool(value) and all(map(seed.accepts, value)) and len(set(value)) == len(value)
+        return Interval(int, 1).accepts(value)
+
+    @property
+    def allowed(self) -> str:
+        return f"a count >= 1 or a non-empty list of distinct integers from 0 to {INT_MAX}"
+
+
+@dataclass(frozen=True)
+class NonZero:
+    """joblib's n_jobs: a worker count, or -1 = all cores, -2 = all but one..."""
+
+    def accepts(self, value: Any) -> bool:
+        return _is_int(value) and value != 0 and abs(value) <= INT_MAX
+
+    @property
+    def allowed(self) -> str:
+        return "a non-zero integer (-1 = all cores, -2 = all but one, ...)"
+
+
+@dataclass(frozen=True)
+class Address:
+    """A Dask scheduler address."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and (
+            value == ""
+            or re.fullmatch(r"((tcp|tls|ucx|ws|wss|inproc)://)?[^\s/]+:\d+", value) is not None
+        )
+
+    @property
+    def allowed(self) -> str:
+        return "a Dask scheduler address such as 'tcp://127.0.0.1:8786'"
+
+
+@dataclass(frozen=True)
+class ModuleNames:
+    """A list of importable module names."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list) and all(
+            isinstance(m, str) and re.fullmatch(r"[A-Za-z_][\w.]*", m) for m in value
+        )
+
+    @property
+    def allowed(self) -> str:
+        return "a list of module names, e.g. ['mypackage.activations']"
+
+
+SWEEP_RULES: dict[str, Any] = {
+    "name": FolderName(),
+    "method": Options(METHODS),
+    "seeds": Seeds(),
+    "trials": Interval(int, 1),
+    "sampler_seed": Interval(int, 0),
 }
+RUN_RULES: dict[str, Any] = {
+    "n_jobs": NonZero(),
+    "backend": Options(BACKENDS),
+    "address": Address(),
+    "imports": ModuleNames(),
+    "timeout": Interval(float, 0, 86400, low_open=True),
+}
+RUN_DEFAULTS = RunOptions()
+
+
+def check_value(rule: Any, value: Any) -> Any:
+    """`value` if `rule` accepts it (ints allowed for floats), else a ValueError with the rule's
+    wording."""
+    if isinstance(rule, Interval) and rule.kind is float and _is_int(value):
+        value = float(value) if abs(value) < 2**1023 else math.inf
+    if not rule.accepts(value):
+        raise ValueError(f"must be {rule.allowed}, got {value!r}")
+    return value
 
 
 def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
     """[sweep]: name, method, seeds, trials and sampler_seed, each checked."""
     for key, value in sweep.items():
-        ok, allowed = SWEEP_RULES[key]
-        if not ok(value):
-            raise reader.error("sweep", key, f"must be {allowed}, got {value!r}")
+        try:
+            check_value(SWEEP_RULES[key], value)
+        except ValueError as error:
+            raise reader.error("sweep", key, str(error)) from None
     method = sweep.get("method", "grid")
     if method == "grid":
         for key in ("trials", "sampler_seed"):
@@ -229,8 +303,15 @@ def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
             "sweep", None, "method = 'random' needs `trials` (how many configurations to sample)"
         )
     seeds = sweep.get("seeds", 5)
-    seeds = tuple(range(seeds)) if _is_int(seeds) else tuple(seeds)
+    seeds = range(seeds) if _is_int(seeds) else tuple(seeds)  # a range: counted, never built
     name = sweep.get("name", reader.path.stem)
+    if "name" not in sweep and not SWEEP_RULES["name"].accepts(name):
+        raise reader.error(
+            "sweep",
+            None,
+            f"no name given, and the file's stem {name!r} is not {SWEEP_RULES['name'].allowed}; "
+            "set [sweep] name",
+        )
     return name, method, seeds, sweep.get("trials"), sweep.get("sampler_seed", 0)
 
 
@@ -263,8 +344,8 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
                 f"distribution must be {allowed}, got {value['distribution']!r}",
             )
         bounds = (value["low"], value["high"])
-        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
-            raise reader.error("params", key, f"low and high must be numbers, got {bounds}")
+        if not all(Interval(float).accepts(float(b) if _is_int(b) else b) for b in bounds):
+            raise reader.error("params", key, f"low and high must be finite numbers, got {bounds}")
         try:
             distribution = Distribution(value["distribution"], *bounds)
             for bound in bounds:
@@ -290,41 +371,22 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
 
 
 def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
-    n_jobs = run.get("n_jobs", -1)
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
-        raise reader.error(
-            "run",
-            "n_jobs",
-            f"must be a non-zero integer (-1 = all cores), got {n_jobs!r}",
-        )
-    backend = run.get("backend", "loky")
-    if backend not in BACKENDS:
-        raise reader.error(
-            "run",
-            "backend",
-            f"must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}",
-        )
-    address = run.get("address", "")
-    if not isinstance(address, str):
-        raise reader.error(
-            "run",
-            "address",
-            f"must be a string such as 'tcp://127.0.0.1:8786', got {address!r}",
-        )
-    if address and backend != "dask":
+    """[run]: how to execute, each key checked; then the imports are imported."""
+    values = {}
+    for key, value in run.items():
+        try:
+            values[key] = check_value(RUN_RULES[key], value)
+        except ValueError as error:
+            raise reader.error("run", key, str(error)) from None
+    options = replace(RUN_DEFAULTS, **{**values, "imports": tuple(values.get("imports", ()))})
+    if options.address and options.backend != "dask":
         raise reader.error("run", "address", "needs backend = 'dask' (a Dask scheduler address)")
-    imports = run.get("imports", [])
-    if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
-        raise reader.error("run", "imports", f"must be a list of module names, got {imports!r}")
-    timeout = run.get("timeout", 30.0)
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-        raise reader.error("run", "timeout", f"must be a number of seconds > 0, got {timeout!r}")
-    for module in imports:
+    for module in options.imports:
         try:
             importlib.import_module(module)
         except Exception as error:
             raise reader.error("run", "imports", f"cannot import {module!r}: {error}") from None
-    return RunOptions(n_jobs, backend, address, tuple(imports), float(timeout))
+    return options
 
 
 def _toml_value(value: Any) -> str:

@@ -7,17 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xorlab.search import SpecError
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line and exit status 2, like every other bad input."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+from xorlab.cli import EXIT_FAILED_RUNS, EXIT_INTERRUPTED, Parser, checked, run_command
 
 
 def _settings_help() -> str:
@@ -31,6 +21,9 @@ def _settings_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from xorlab.execution import BACKENDS
+    from xorlab.spec import RUN_RULES
+
     parser = Parser(
         prog="python -m xorlab.sweep",
         description="Train every run of a TOML sweep spec and write tables, curves and figures\n"
@@ -48,20 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=checked(RUN_RULES["n_jobs"], int),
         metavar="N",
-        help="worker processes (joblib convention: -1 = all cores); overrides [run]",
+        help="worker processes (joblib convention: -1 = all cores; more than the cores are "
+        "not started); overrides [run]",
     )
-    parser.add_argument("--backend", choices=("loky", "dask"), help="overrides [run] backend")
+    parser.add_argument("--backend", choices=tuple(BACKENDS), help="overrides [run] backend")
     parser.add_argument(
         "--address",
+        type=checked(RUN_RULES["address"], str),
         metavar="TCP",
         help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --backend dask; "
         "default with dask: a local cluster on 127.0.0.1)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=checked(RUN_RULES["timeout"], float),
         metavar="S",
         help="seconds to wait for a Dask scheduler and its first worker (default 30)",
     )
@@ -83,60 +78,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this sweep."""
+    out = f" --out {args.out}" if args.out != Path("results") else ""
+    return f"python -m xorlab.sweep {args.spec}{out}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from xorlab.dask_backend import DaskSetupError
-    from xorlab.pipeline import MAX_RUNS, run_sweep
-    from xorlab.spec import load_spec
-    from xorlab.store import FolderLocked
+    return run_command(
+        lambda: _sweep(args),
+        on_interrupt=lambda: f"finished runs are kept; resume with: {resume_command(args)}",
+    )
 
+
+def _sweep(args: argparse.Namespace) -> int:
+    from joblib import cpu_count
+
+    from xorlab.errors import SpecError
+    from xorlab.pipeline import check_size, run_sweep
+    from xorlab.spec import load_spec
+
+    spec = load_spec(args.spec)
+    check_size(spec, args.yes)
+    if args.dry_run:
+        return _dry_run(spec)
+    backend = args.backend or ("dask" if args.address else None)
+    overrides = {
+        "n_jobs": args.n_jobs,
+        "backend": backend,
+        "address": args.address,
+        "timeout": args.timeout,
+    }
+    options = replace(spec.run, **{k: v for k, v in overrides.items() if v is not None})
+    if options.address and options.backend != "dask":
+        raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
+    if options.backend == "loky" and options.n_jobs > cpu_count():
+        print(f"note: n_jobs = {options.n_jobs}, but {cpu_count()} cores: using {cpu_count()}")
+    progress = _Progress(enabled=not args.no_progress)
     try:
-        if args.n_jobs == 0:
-            raise SpecError("--n-jobs must be a non-zero integer (-1 = all cores)")
-        spec = load_spec(args.spec)
-        space = spec.space()
-        if len(space) > MAX_RUNS and not args.yes:
-            raise SpecError(
-                f"{args.spec}: expands to {len(space):,} runs (more than {MAX_RUNS:,}); add --yes to run it"
-            )
-        if args.dry_run:
-            return _dry_run(spec, space)
-        progress = _Progress(enabled=not args.no_progress)
-        backend = args.backend or ("dask" if args.address else None)
-        overrides = {
-            "n_jobs": args.n_jobs,
-            "backend": backend,
-            "address": args.address,
-            "timeout": args.timeout,
-        }
-        options = replace(spec.run, **{k: v for k, v in overrides.items() if v is not None})
-        if options.address and options.backend != "dask":
-            raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
-        try:
-            report = run_sweep(
-                spec,
-                args.out,
-                options=options,
-                fresh=args.fresh,
-                rerun_failed=args.rerun_failed,
-                figures=not args.no_figures,
-                on_start=progress.start,
-                on_results=progress.update,
-            )
-        finally:
-            progress.close()
-    except (SpecError, FolderLocked, DaskSetupError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # a second Ctrl-C while the tables were being written
-        print(
-            f"\ninterrupted; finished runs are kept: rerun {args.spec} to resume", file=sys.stderr
+        report = run_sweep(
+            spec,
+            args.out,
+            options=options,
+            fresh=args.fresh,
+            rerun_failed=args.rerun_failed,
+            figures=not args.no_figures,
+            allow_large=args.yes,
+            on_start=progress.start,
+            on_results=progress.update,
         )
-        return EXIT_INTERRUPTED
+    finally:
+        progress.close()
     return _finish(report, args)
 
 
-def _dry_run(spec, space) -> int:
+def _dry_run(spec) -> int:
+    space = spec.space()
     print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
     for config in (space[i] for i in range(min(5, len(space)))):
         swept = ", ".join(f"{k}={getattr(config, k)!r}" for k in spec.params)
@@ -174,11 +172,10 @@ def _finish(report, args) -> int:
     counts = report.statuses
     if report.moved_aside:
         print(f"--fresh: the previous results were moved to {report.moved_aside}", file=sys.stderr)
-    if report.dropped_lines:
-        print(
-            f"note: dropped {report.dropped_lines} torn journal line(s) from an interrupted run",
-            file=sys.stderr,
-        )
+    for problem in report.journal_problems[:5]:
+        print(f"note: {problem}", file=sys.stderr)
+    if len(report.journal_problems) > 5:
+        print(f"note: ... and {len(report.journal_problems) - 5} more", file=sys.stderr)
     if report.summary is not None and len(report.summary):
         from xorlab.report import best_table
 
@@ -192,13 +189,12 @@ def _finish(report, args) -> int:
     )
     if report.interrupted:
         print(
-            f"interrupted: finished runs are kept; resume with: python -m xorlab.sweep {args.spec}"
-            + (f" --out {args.out}" if str(args.out) != "results" else ""),
+            f"interrupted: finished runs are kept; resume with: {resume_command(args)}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     if args.fail_fast and counts.get("failed", 0):
-        return 1
+        return EXIT_FAILED_RUNS
     return 0
 
 

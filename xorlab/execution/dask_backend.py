@@ -19,15 +19,12 @@ from collections.abc import Iterator
 
 from xorlab import __version__
 from xorlab.config import RunConfig
+from xorlab.errors import BackendError
+from xorlab.execution import Execute, RunOptions
+from xorlab.execution.chunks import effective_workers, make_chunks, train_chunk
 from xorlab.result import RunResult, failed_result
-from xorlab.runner import effective_workers, make_chunks, train_chunk
-from xorlab.spec import RunOptions
 
 LOCAL_ALLOWED_FAILURES = 1  # a task that killed its worker twice is bad (the default is 3)
-
-
-class DaskSetupError(RuntimeError):
-    """The cluster cannot run the sweep: unreachable, no workers, or xorlab missing there."""
 
 
 def _installed_version() -> str:
@@ -58,7 +55,7 @@ def check_cluster(client, address: str, timeout: float) -> None:
     try:
         client.wait_for_workers(1, timeout=timeout)
     except TimeoutError:
-        raise DaskSetupError(
+        raise BackendError(
             f"no Dask workers connected to {address} within {timeout:g} s; start some with: "
             f"dask worker {address} --nthreads 1 --dashboard-address 127.0.0.1:0"
         ) from None
@@ -67,7 +64,7 @@ def check_cluster(client, address: str, timeout: float) -> None:
     wrong = {name: version for name, version in where.items() if version != __version__}
     if wrong:
         listed = ", ".join(f"{name}: {version}" for name, version in sorted(wrong.items()))
-        raise DaskSetupError(
+        raise BackendError(
             f"xorlab {__version__} is needed on the Dask scheduler and every worker, but found "
             f"({listed}); install the same xorlab there (pip install 'xorlab[dask]=={__version__}')"
         )
@@ -80,14 +77,14 @@ def connect(address: str, n_jobs: int, timeout: float):
         import dask
         from distributed import Client
     except ImportError:
-        raise DaskSetupError(
+        raise BackendError(
             "the dask backend needs Dask distributed: pip install 'xorlab[dask]'"
         ) from None
     if address:
         try:
             client = Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as error:
-            raise DaskSetupError(
+        except (OSError, TimeoutError, ValueError, TypeError) as error:  # ValueError: bad scheme
+            raise BackendError(
                 f"cannot connect to the Dask scheduler at {address}: {error}"
             ) from None
         with client:
@@ -131,44 +128,52 @@ def _local_cluster(workers: int):
             signal.signal(signal.SIGINT, previous)
 
 
-def run_dask(configs: list[RunConfig], options: RunOptions) -> Iterator[list[RunResult]]:
-    """Yield the results of each chunk of runs as it finishes on the cluster; chunks are sized
-    for the cluster's worker threads."""
+@contextlib.contextmanager
+def session(options: RunOptions) -> Iterator[Execute]:
+    """A connected, checked cluster; chunks are sized for its worker threads."""
+    with connect(options.address, options.n_jobs, options.timeout) as client:
+
+        def execute(configs: list[RunConfig]) -> Iterator[list[RunResult]]:
+            yield from run_dask(client, configs, options.imports)
+
+        yield execute
+
+
+def run_dask(client, configs: list[RunConfig], imports=()) -> Iterator[list[RunResult]]:
+    """Yield the results of each chunk of runs as it finishes on the client's cluster."""
     if not configs:
         return
     from distributed import KilledWorker, as_completed
 
     tag = uuid.uuid4().hex[:8]
-    imports = options.imports
-    with connect(options.address, options.n_jobs, options.timeout) as client:
-        workers = client.scheduler_info()["workers"].values()
-        chunks = make_chunks(configs, sum(w.get("nthreads", 1) for w in workers))
-        pending = {}
+    workers = client.scheduler_info()["workers"].values()
+    chunks = make_chunks(configs, sum(w.get("nthreads", 1) for w in workers))
+    pending = {}
 
-        def submit(configs: list[RunConfig], name: str):
-            key = f"xorlab-{tag}-{name}"
-            future = client.submit(train_chunk, configs, tuple(imports), key=key, pure=False)
-            pending[future] = configs
-            return future
+    def submit(configs: list[RunConfig], name: str):
+        key = f"xorlab-{tag}-{name}"
+        future = client.submit(train_chunk, configs, tuple(imports), key=key, pure=False)
+        pending[future] = configs
+        return future
 
-        queue = as_completed([submit(c, str(i)) for i, c in enumerate(chunks)], loop=client.loop)
-        suspects: list[RunConfig] = []
-        try:
-            for future in queue:
-                configs = pending.pop(future)
-                try:
-                    yield future.result()
-                except KilledWorker:
-                    if len(configs) > 1:  # find the culprits: each run as its own task
-                        for config in configs:
-                            queue.add(submit([config], config.run_id))
-                    else:  # may have shared a dying worker with a culprit: retry it alone
-                        suspects.append(configs[0])
-            for config in suspects:  # one at a time, nothing else running
-                try:
-                    yield submit([config], f"{config.run_id}-alone").result()
-                except KilledWorker as error:
-                    message = f"worker process died while training this run (Dask: {error})"
-                    yield [failed_result(config, message)]
-        finally:
-            client.cancel(list(pending))
+    queue = as_completed([submit(c, str(i)) for i, c in enumerate(chunks)], loop=client.loop)
+    suspects: list[RunConfig] = []
+    try:
+        for future in queue:
+            configs = pending.pop(future)
+            try:
+                yield future.result()
+            except KilledWorker:
+                if len(configs) > 1:  # find the culprits: each run as its own task
+                    for config in configs:
+                        queue.add(submit([config], config.run_id))
+                else:  # may have shared a dying worker with a culprit: retry it alone
+                    suspects.append(configs[0])
+        for config in suspects:  # one at a time, nothing else running
+            try:
+                yield submit([config], f"{config.run_id}-alone").result()
+            except KilledWorker as error:
+                message = f"worker process died while training this run (Dask: {error})"
+                yield [failed_result(config, message)]
+    finally:
+        client.cancel(list(pending))

@@ -1,0 +1,148 @@
+"""Compare the runs of several sweeps: a table of solve rates per configuration, and a figure.
+
+Configurations are matched on the settings the sweeps vary (not on row order); the fixed settings
+that differ between the sweeps are the conditions compared, stated first. Each later sweep is
+compared with the first: solve rates, their difference, and Fisher's exact test on the
+solved/unsolved seed counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from xorlab.config import SETTING_NAMES, format_value
+from xorlab.stats import fisher_exact
+
+
+def unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        name = re.sub(r"[^\w.-]", "_", name)
+        seen[name] = seen.get(name, 0) + 1
+        result.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return result
+
+
+def _per_configuration(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    finished = runs[runs["status"] != "failed"]
+    grouped = finished.groupby(keys, dropna=False) if keys else finished.groupby(lambda _: 0)
+    table = grouped.agg(
+        solved=("solved", "sum"),
+        n=("solved", "size"),
+        final_loss_median=("final_loss", "median"),
+    )
+    table["solve_rate"] = table["solved"] / table["n"]
+    return table.reset_index(drop=not keys)
+
+
+def compare(sweeps: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str], dict[str, dict]]:
+    """The comparison table, the settings matched on, and the conditions (fixed settings that
+    differ between sweeps: setting -> {sweep: value})."""
+    keys = [s for s in SETTING_NAMES if any(r[s].nunique() > 1 for r in sweeps.values())]
+    conditions = {}
+    for setting in SETTING_NAMES:
+        if setting in keys:
+            continue
+        values = {name: runs[setting].iloc[0] for name, runs in sweeps.items() if len(runs)}
+        if len({str(v) for v in values.values()}) > 1:
+            conditions[setting] = values
+    table = None
+    for name, runs in sweeps.items():
+        part = _per_configuration(runs, keys).rename(
+            columns={c: f"{c}_{name}" for c in ("solved", "n", "final_loss_median", "solve_rate")}
+        )
+        table = (
+            part
+            if table is None
+            else table.merge(part, on=keys or None, how="outer")
+            if keys
+            else pd.concat([table, part], axis=1)
+        )
+    names = list(sweeps)
+    base = names[0]
+    for name in names[1:]:
+        table[f"solve_rate_diff_{name}"] = table[f"solve_rate_{name}"] - table[f"solve_rate_{base}"]
+        p_values = []
+        for _, row in table.iterrows():
+            counts = [row.get(f"{k}_{n}") for n in (base, name) for k in ("solved", "n")]
+            if any(pd.isna(v) for v in counts):
+                p_values.append(np.nan)
+                continue
+            k1, n1, k2, n2 = (int(v) for v in counts)
+            p_values.append(fisher_exact(k1, n1 - k1, k2, n2 - k2))
+        table[f"p_value_{name}"] = p_values
+    present = [table[f"n_{n}"].notna() for n in names]
+    table["present_in"] = [
+        "all" if all(flags) else "+".join(n for n, f in zip(names, flags) if f)
+        for flags in zip(*present)
+    ]
+    return table, keys, conditions
+
+
+def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
+    """Difference heatmaps (later sweep minus first) over hidden x lr, one panel per activation."""
+    from matplotlib.figure import Figure
+
+    common = table[table["present_in"] == "all"]
+    rows = "hidden" if "hidden" in keys else next((k for k in keys if k != "activation"), None)
+    columns = (
+        "lr"
+        if "lr" in keys and rows != "lr"
+        else next((k for k in keys if k not in (rows, "activation")), None)
+    )
+    panels = sorted(common["activation"].unique()) if "activation" in keys else [None]
+    others = names[1:]
+    figure = Figure(figsize=(4.2 * len(panels) + 0.8, 3.6 * len(others) + 0.6))
+    axes = figure.subplots(len(others), len(panels), squeeze=False)
+    figure.subplots_adjust(left=0.08, right=0.9, bottom=0.14, top=0.86, wspace=0.35, hspace=0.5)
+    image = None
+    for r, name in enumerate(others):
+        for c, panel in enumerate(panels):
+            ax = axes[r, c]
+            subset = common if panel is None else common[common["activation"] == panel]
+            diff = f"solve_rate_diff_{name}"
+            if rows and columns:
+                grid = subset.pivot_table(index=rows, columns=columns, values=diff, aggfunc="mean")
+                image = ax.imshow(
+                    grid.to_numpy(float),
+                    cmap="RdBu",
+                    vmin=-1,
+                    vmax=1,
+                    origin="lower",
+                    aspect="auto",
+                )
+                for i in range(grid.shape[0]):
+                    for j in range(grid.shape[1]):
+                        value = grid.iat[i, j]
+                        if np.isfinite(value):
+                            color = "white" if abs(value) > 0.6 else "black"
+                            ax.text(
+                                j,
+                                i,
+                                f"{value:+.1f}",
+                                ha="center",
+                                va="center",
+                                fontsize=8,
+                                color=color,
+                            )
+                ax.set_xticks(
+                    range(grid.shape[1]),
+                    [format_value(v) for v in grid.columns],
+                    rotation=45 if grid.shape[1] > 5 else 0,
+                )
+                ax.set_yticks(range(grid.shape[0]), list(grid.index))
+                ax.set_xlabel(columns)
+                ax.set_ylabel(rows)
+            else:
+                ax.bar(range(len(subset)), subset[diff], color="gray")
+                ax.set_ylabel("solve rate difference")
+                ax.set_xlabel("configuration")
+            ax.set_title(f"{panel or 'all'}: {name} - {names[0]}", fontsize=10)
+    if image is not None:
+        figure.colorbar(image, ax=list(axes.ravel()), label="solve rate difference", fraction=0.03)
+    figure.suptitle(f"Solve rate of each sweep minus {names[0]} (blue: better, red: worse)")
+    return figure
