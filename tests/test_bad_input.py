@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import exit_status, run_cli
-from xorlab.sweep import main
+from xorlab.cli.sweep import main
 
 GOOD = """
 [sweep]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_cli
-from xorlab.execution import chunks
 from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
 from xorlab.config import SETTING_NAMES
+from xorlab.execution import chunks
 from xorlab.pipeline import run_sweep
 from xorlab.spec import RunOptions, load_spec
 

@@ -48,6 +48,15 @@ def runs_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def runs_csv(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs table as written to runs.csv: a diverged run's NaN loss reads 'nan' (an empty
+    cell is for a failed run, which has no loss)."""
+    text = runs.copy()
+    lost = runs["final_loss"].isna() & (runs["status"] != "failed")
+    text["final_loss"] = runs["final_loss"].astype(object).where(~lost, "nan")
+    return text
+
+
 def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -> pd.DataFrame:
     """One row per configuration (all settings but the seed), best first.
 

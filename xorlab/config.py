@@ -11,60 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES
-
-INT_MAX = 2**31 - 1  # every integer setting fits numpy's int32 (and no run is that large)
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A finite int or float in [low, high] (either end may be open or absent), with its wording:
-    the check and the words that tell what is allowed are one object."""
-
-    kind: type
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-    def accepts(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        if self.kind is int and not isinstance(value, int):
-            return False
-        if not math.isfinite(value):
-            return False
-        high = INT_MAX if self.kind is int and self.high is None else self.high
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        return high is None or (value < high if self.high_open else value <= high)
-
-    @property
-    def allowed(self) -> str:
-        name = "an integer" if self.kind is int else "a finite number"
-        low = None if self.low is None else (">" if self.low_open else ">=") + f" {self.low:g}"
-        high = None if self.high is None else ("<" if self.high_open else "<=") + f" {self.high:g}"
-        if low and high:
-            return f"{name} {low} and {high}"
-        if self.kind is int:
-            return f"{name} {low or ''} (at most {INT_MAX})".replace("  ", " ")
-        return f"{name} {low or high}" if (low or high) else name
-
-
-@dataclass(frozen=True)
-class Options:
-    """One of the names of a registry (read at call time: plugins may register more)."""
-
-    names: Mapping[str, Any] | tuple[str, ...]
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value in self.names
-
-    @property
-    def allowed(self) -> str:
-        return "one of " + ", ".join(repr(k) for k in self.names)
-
-
-Rule = Interval | Options
+from xorlab.rules import Interval, Options, Rule, check_value
 
 
 @dataclass(frozen=True)
@@ -147,13 +94,9 @@ assert set(SETTING_NAMES) == set(SETTINGS)
 
 
 def coerce(name: str, value: Any) -> Any:
-    """Return value as the setting's type, or raise ValueError naming what is allowed."""
-    kind = SETTINGS[name].kind
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value) if abs(value) < 2**1023 else math.inf
-    if not isinstance(value, kind) or isinstance(value, bool) or not SETTINGS[name].accepts(value):
-        raise ValueError(f"must be {SETTINGS[name].allowed}, got {value!r}")
-    return value
+    """Return value as the setting's type (an int for a float setting becomes a float), or
+    raise ValueError naming what is allowed."""
+    return check_value(SETTINGS[name].rule, value)
 
 
 def format_value(value: Any) -> str:

@@ -90,6 +90,7 @@ class _Data:
         self.step_weights = (self.counts * (lr / samples)).astype(dtype)  # (P, M)
         self.mean_weights = (self.counts / samples).astype(dtype)
         self.samples = samples
+        self.every_pattern = [p.holds_every_pattern for p in problems]
         self.W1 = np.stack([p.W1 for p in problems], axis=-1)  # (H, 2, M)
         self.W2 = np.stack([p.W2[0] for p in problems], axis=-1)  # (H, M)
 
@@ -202,7 +203,13 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
     results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
     for i, config in enumerate(configs[:n_real]):
         result = summarize_curve(
-            config, log_at, curve_loss[:, i], curve_accuracy[:, i], bool(finite[i]), seconds
+            config,
+            log_at,
+            curve_loss[:, i],
+            curve_accuracy[:, i],
+            bool(finite[i]),
+            seconds,
+            data.every_pattern[i],
         )
         if keep_weights:
             result.weights = {

@@ -137,6 +137,12 @@ class Problem:
         return X if self.noise is None else X + self.noise
 
     @property
+    def holds_every_pattern(self) -> bool:
+        """Whether the inputs hold all four XOR patterns: only then does being right on every
+        sample mean computing XOR (one sample is fit by a constant)."""
+        return bool(np.all(np.bincount(self.bits[0] * 2 + self.bits[1], minlength=4) > 0))
+
+    @property
     def y(self) -> Array:
         """The targets X0 xor X1, (1, samples)."""
         return np.bitwise_xor(self.bits[0:1], self.bits[1:2]).astype(np.float64)

@@ -209,7 +209,12 @@ def _sweep_in_folder(
     report.statuses = Counter(r["status"] for r in ordered)
     _write_meta(folder, spec, report, started, options)  # first: the report page shows it
     drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
-    report.summary = write_outputs(folder, spec, ordered, drawing)
+    try:
+        report.summary = write_outputs(folder, spec, ordered, drawing)
+    except KeyboardInterrupt:  # the runs are all in the journal: a rerun writes the outputs
+        report.interrupted = True
+        _write_meta(folder, spec, report, started, options)
+        raise
     return report
 
 
@@ -229,13 +234,13 @@ def write_outputs(
     records of the spec's finished runs, in the spec's order."""
     import pandas as pd
 
-    from xorlab.analysis import runs_table, summary_table
+    from xorlab.analysis import runs_csv, runs_table, summary_table
     from xorlab.render import render
 
     runs = runs_table(ordered)
     summary = summary_table(runs)
     curves = curves_table(ordered)
-    write_with(folder / "runs.csv", lambda f: runs.to_csv(f, index=False))
+    write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
     write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
     write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
     render(folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures)

@@ -76,4 +76,6 @@ def train_reference(config: RunConfig) -> RunResult:
             for name in params:
                 params[name] -= lr * grads[name]
     finite = all(np.isfinite(p).all() for p in params.values())
-    return summarize_curve(config, np.array(epochs), np.array(losses), np.array(accuracies), finite)
+    every_pattern = make_problem(config.seed, config.samples, 1, 0.0).holds_every_pattern
+    curve = np.array(epochs), np.array(losses), np.array(accuracies)
+    return summarize_curve(config, *curve, finite, every_pattern=every_pattern)

@@ -16,9 +16,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xorlab.config import INT_MAX, SETTINGS, Interval, Options, coerce
+from xorlab.config import SETTINGS, coerce
 from xorlab.errors import SpecError
 from xorlab.execution import BACKENDS, RunOptions
+from xorlab.rules import (
+    Address,
+    FolderName,
+    Interval,
+    ModuleNames,
+    NonZero,
+    Options,
+    Seeds,
+    check_value,
+    is_int,
+    shown,
+)
 from xorlab.search import INTEGER_KINDS, SAMPLERS, Distribution, GridSearch, RandomSearch
 
 METHODS = ("grid", "random")
@@ -177,88 +189,6 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
     return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class FolderName:
-    """A results folder name: it can neither escape --out (no '/', not '.' or '..') nor be
-    mistaken for an option or a hidden file."""
-
-    max_length: int = 100
-
-    def accepts(self, value: Any) -> bool:
-        return (
-            isinstance(value, str)
-            and len(value) <= self.max_length
-            and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value) is not None
-        )
-
-    @property
-    def allowed(self) -> str:
-        return (
-            f"a folder name of at most {self.max_length} characters: letters, digits, '_', '-'"
-            " and '.', not starting with '.' or '-'"
-        )
-
-
-@dataclass(frozen=True)
-class Seeds:
-    """A count of seeds (0..count-1) or a list of distinct seeds."""
-
-    def accepts(self, value: Any) -> bool:
-        seed = Interval(int, 0)
-        if isinstance(value, list):
-            return bool(value) and all(map(seed.accepts, value)) and len(set(value)) == len(value)
-        return Interval(int, 1).accepts(value)
-
-    @property
-    def allowed(self) -> str:
-        return f"a count >= 1 or a non-empty list of distinct integers from 0 to {INT_MAX}"
-
-
-@dataclass(frozen=True)
-class NonZero:
-    """joblib's n_jobs: a worker count, or -1 = all cores, -2 = all but one..."""
-
-    def accepts(self, value: Any) -> bool:
-        return _is_int(value) and value != 0 and abs(value) <= INT_MAX
-
-    @property
-    def allowed(self) -> str:
-        return "a non-zero integer (-1 = all cores, -2 = all but one, ...)"
-
-
-@dataclass(frozen=True)
-class Address:
-    """A Dask scheduler address."""
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and (
-            value == ""
-            or re.fullmatch(r"((tcp|tls|ucx|ws|wss|inproc)://)?[^\s/]+:\d+", value) is not None
-        )
-
-    @property
-    def allowed(self) -> str:
-        return "a Dask scheduler address such as 'tcp://127.0.0.1:8786'"
-
-
-@dataclass(frozen=True)
-class ModuleNames:
-    """A list of importable module names."""
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, list) and all(
-            isinstance(m, str) and re.fullmatch(r"[A-Za-z_][\w.]*", m) for m in value
-        )
-
-    @property
-    def allowed(self) -> str:
-        return "a list of module names, e.g. ['mypackage.activations']"
-
-
 SWEEP_RULES: dict[str, Any] = {
     "name": FolderName(),
     "method": Options(METHODS),
@@ -274,16 +204,6 @@ RUN_RULES: dict[str, Any] = {
     "timeout": Interval(float, 0, 86400, low_open=True),
 }
 RUN_DEFAULTS = RunOptions()
-
-
-def check_value(rule: Any, value: Any) -> Any:
-    """`value` if `rule` accepts it (ints allowed for floats), else a ValueError with the rule's
-    wording."""
-    if isinstance(rule, Interval) and rule.kind is float and _is_int(value):
-        value = float(value) if abs(value) < 2**1023 else math.inf
-    if not rule.accepts(value):
-        raise ValueError(f"must be {rule.allowed}, got {value!r}")
-    return value
 
 
 def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
@@ -303,13 +223,13 @@ def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
             "sweep", None, "method = 'random' needs `trials` (how many configurations to sample)"
         )
     seeds = sweep.get("seeds", 5)
-    seeds = range(seeds) if _is_int(seeds) else tuple(seeds)  # a range: counted, never built
+    seeds = range(seeds) if is_int(seeds) else tuple(seeds)  # a range: counted, never built
     name = sweep.get("name", reader.path.stem)
     if "name" not in sweep and not SWEEP_RULES["name"].accepts(name):
         raise reader.error(
             "sweep",
             None,
-            f"no name given, and the file's stem {name!r} is not {SWEEP_RULES['name'].allowed}; "
+            f"no name given, and the file's stem {shown(name)} is not {SWEEP_RULES['name'].allowed}; "
             "set [sweep] name",
         )
     return name, method, seeds, sweep.get("trials"), sweep.get("sampler_seed", 0)
@@ -341,10 +261,10 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
             raise reader.error(
                 "params",
                 key,
-                f"distribution must be {allowed}, got {value['distribution']!r}",
+                f"distribution must be {allowed}, got {shown(value['distribution'])}",
             )
         bounds = (value["low"], value["high"])
-        if not all(Interval(float).accepts(float(b) if _is_int(b) else b) for b in bounds):
+        if not all(Interval(float).accepts(float(b) if is_int(b) else b) for b in bounds):
             raise reader.error("params", key, f"low and high must be finite numbers, got {bounds}")
         try:
             distribution = Distribution(value["distribution"], *bounds)
@@ -357,7 +277,7 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
         raise reader.error(
             "params",
             key,
-            f"must be a list of values to try (to fix it, move it to [train]), got {value!r}",
+            f"must be a list of values to try (to fix it, move it to [train]), got {shown(value)}",
         )
     if not value:
         raise reader.error("params", key, "is an empty list; give at least one value")
@@ -366,7 +286,7 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
     except (TypeError, ValueError) as error:
         raise reader.error("params", key, "every value " + str(error)) from None
     if len(set(values)) != len(values):
-        raise reader.error("params", key, f"has repeated values {value!r}")
+        raise reader.error("params", key, f"has repeated values {shown(value)}")
     return values
 
 

@@ -35,7 +35,10 @@ os.umask(_UMASK)
 @contextmanager
 def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
     """Open a temporary file next to `path`; on success, rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise ResultsError(f"cannot write {path}: {error.strerror or error}") from None
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
     try:
         with os.fdopen(fd, mode) as handle:

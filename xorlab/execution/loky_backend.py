@@ -54,6 +54,23 @@ def _worker_task(
     return index, train_chunk(chunk, imports)
 
 
+@contextlib.contextmanager
+def _spawned_workers_ignore_ctrl_c() -> Iterator[None]:
+    """Workers started in this block ignore Ctrl-C from their first instruction (an ignored
+    signal stays ignored across exec): a terminal sends it to the whole process group, and a
+    worker still importing would print a traceback. The sweep process stops them itself.
+    The block only spawns and dispatches (tens of milliseconds); a Ctrl-C pressed in it is
+    ignored (a blocked one would not be: spawning resets this thread's signal mask)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_loky(
     chunks: list[list[RunConfig]], n_jobs: int, imports: Sequence[str] = ()
 ) -> Iterator[list[RunResult]]:
@@ -70,7 +87,9 @@ def run_loky(
         try:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             tasks = (delayed(_worker_task)(i, c, imports, me) for i, c in list(pending.items()))
-            for index, results in parallel(tasks):
+            with _spawned_workers_ignore_ctrl_c():  # returns once tasks are dispatched
+                outputs = parallel(tasks)
+            for index, results in outputs:
                 del pending[index]
                 yield results
             return
@@ -78,15 +97,21 @@ def run_loky(
             log.warning("a worker died (%s attempt): %s", attempt, str(error).splitlines()[0])
     # A worker died twice: run what is left one chunk at a time to find the culprit runs.
     executor = get_reusable_executor(max_workers=1)
+
+    def alone(configs: list[RunConfig]) -> list[RunResult]:
+        with _spawned_workers_ignore_ctrl_c():
+            future = executor.submit(_worker_task, 0, configs, imports, me)
+        return future.result()[1]
+
     for chunk in pending.values():
         try:
-            yield executor.submit(_worker_task, 0, chunk, imports, me).result()[1]
+            yield alone(chunk)
             continue
         except TerminatedWorkerError:
             executor = get_reusable_executor(max_workers=1)
         for config in chunk:
             try:
-                yield executor.submit(_worker_task, 0, [config], imports, me).result()[1]
+                yield alone([config])
             except TerminatedWorkerError as error:
                 message = "worker process died while training this run (twice): "
                 yield [failed_result(config, message + str(error).splitlines()[0])]

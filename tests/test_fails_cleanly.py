@@ -1,0 +1,521 @@
+"""Every command fails cleanly and loses nothing: one line on stderr, exit status 2, nothing
+written or damaged, no hang (issue 9's defect classes, each through the real command)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO, exit_status
+from xorlab.cli import bench, compare, plot, sweep
+
+GOOD = """
+[sweep]
+name = "good"
+seeds = 2
+[params]
+hidden = [2, 3]
+lr = [0.5, 1e6]
+[train]
+epochs = 40
+log_every = 10
+"""
+
+
+def fails_cleanly(capsys, main, argv: list[str], *fragments: str) -> str:
+    """The command exits 2 with one line on stderr holding every fragment; returns the line."""
+    status = exit_status(main, argv)
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert status == 2, (status, captured.out, err)
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    return err
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under folder with its bytes: to show that nothing changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@contextlib.contextmanager
+def read_only(path: Path):
+    """Make path read-only even for root (chattr +i), or skip where that is impossible."""
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        if os.geteuid() == 0:
+            pytest.skip("cannot make a file read-only for root here (no chattr)")
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A small finished sweep (with figures); tests copy it before damaging it."""
+    root = tmp_path_factory.mktemp("finished")
+    spec = root / "good.toml"
+    spec.write_text(GOOD)
+    assert sweep.main([str(spec), "--out", str(root / "results"), "--no-progress"]) == 0
+    return root / "results" / "good"
+
+
+@pytest.fixture
+def copy_of(finished: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "good"
+    subprocess.run(["cp", "-r", str(finished), str(target)], check=True)
+    return target
+
+
+# -- 1. a sweep name can neither escape nor swallow its folder ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "file_name, name_line",
+    [
+        ("a.toml", 'name = "."'),
+        ("a.toml", 'name = ".."'),
+        ("a.toml", 'name = "../escape"'),
+        ("a.toml", 'name = "-rf"'),
+        ("a.toml", f'name = "{"n" * 300}"'),
+        ("..toml", ""),
+        ("my spec.toml", ""),
+        (".hidden.toml", ""),
+    ],
+)
+def test_a_sweep_name_cannot_escape_its_folder(
+    file_name: str, name_line: str, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "other").mkdir()  # a sweep's folder that must survive --fresh
+    spec = tmp_path / file_name
+    spec.write_text(f"[sweep]\n{name_line}\nseeds = 1\n[train]\nepochs = 5\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(out), "--fresh"], "folder name")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert [p.name for p in out.iterdir()] == ["other"]
+
+
+# -- 2. one line, exit 2, for every bad value ------------------------------------------------------
+
+RANDOM = "[sweep]\nmethod = 'random'\ntrials = 3\n[params]\n"
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        (RANDOM + "lr = {distribution = 'loguniform', low = 0.1, high = inf}", ["params.lr"]),
+        (RANDOM + "hidden = {distribution = 'int', low = 1, high = 1e300}", ["params.hidden"]),
+        (RANDOM + "hidden = {distribution = 'int', low = 1, high = 3e9}", ["params.hidden"]),
+        ("[train]\nlr = inf", ["train.lr", "finite number > 0"]),
+        ("[train]\ninit_scale = inf", ["train.init_scale", "finite"]),
+        ("[train]\nnoise = nan", ["train.noise", "finite"]),
+        ("[params]\nlr = [0.1, -inf]", ["params.lr"]),
+        ("[train]\nepochs = 100000000000000000000", ["train.epochs", "at most"]),
+        ("[run]\ntimeout = nan", ["run.timeout", "finite"]),
+        ("[run]\ntimeout = -1", ["run.timeout"]),
+        ("[run]\naddress = 'garbage://x'\nbackend = 'dask'", ["run.address"]),
+        ("[run]\nn_jobs = 100000000000000000000", ["run.n_jobs"]),
+        ("[sweep]\nseeds = [1, 100000000000000000000]", ["sweep.seeds"]),
+        ("[sweep]\nseeds = 1000000000", ["1,000,000,000 runs", "--yes"]),
+    ],
+)
+def test_bad_values_are_one_line_even_with_dry_run(
+    text: str, fragments: list[str], tmp_path: Path, capsys
+) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text + "\n")
+    fails_cleanly(capsys, sweep.main, [str(spec), "--dry-run"], str(spec), *fragments)
+
+
+def test_a_billion_runs_are_counted_not_built(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "huge.toml"
+    spec.write_text("[sweep]\nseeds = 1000000000\n[params]\nhidden = [2, 3]\n")
+    assert sweep.main([str(spec), "--dry-run", "--yes"]) == 0  # MemoryError if built
+    assert "2000000000 runs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--timeout", "-1"], "--timeout"),
+        (["--timeout", "nan"], "--timeout"),
+        (["--timeout", "inf"], "--timeout"),
+        (["--address", "garbage://x"], "--address"),
+        (["--n-jobs", "100000000000000000000"], "--n-jobs"),
+        (["--n-jobs", "1.5"], "--n-jobs"),
+        (["--backend", "ray"], "invalid choice"),
+    ],
+)
+def test_bad_sweep_options(args: list[str], fragment: str, tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(tmp_path / "o"), *args], fragment)
+    assert not (tmp_path / "o").exists()
+
+
+def test_more_jobs_than_cores_use_the_cores(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    argv = [str(spec), "--out", str(tmp_path), "--n-jobs", "100000", "--no-figures"]
+    assert sweep.main([*argv, "--no-progress"]) == 0
+    assert "note: n_jobs = 100000" in capsys.readouterr().out
+
+
+def test_fresh_over_a_file_or_a_read_only_folder(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    (tmp_path / "good").write_text("a file where the results folder would go")
+    fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(tmp_path), "--fresh"], "is a file")
+    assert (tmp_path / "good").read_text().startswith("a file")
+
+    out = tmp_path / "ro"
+    assert sweep.main([str(spec), "--out", str(out), "--no-figures", "--no-progress"]) == 0
+    capsys.readouterr()
+    before = tree(out)
+    with read_only(out):
+        fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(out), "--fresh"], "cannot")
+    assert tree(out) == before
+
+
+def test_a_read_only_journal_stops_before_training(copy_of: Path, capsys) -> None:
+    spec = copy_of / "spec.toml"
+    wider = copy_of.parent / "good.toml"
+    wider.write_text(spec.read_text().replace("seeds = 2", "seeds = 4"))
+    before = tree(copy_of)
+    with read_only(copy_of / "journal.jsonl"):
+        fails_cleanly(
+            capsys, sweep.main, [str(wider), "--out", str(copy_of.parent)], "journal.jsonl"
+        )
+    assert tree(copy_of) == before
+
+
+def _text_in(column: str):
+    def damage(folder: Path) -> None:
+        runs = pd.read_csv(folder / "runs.csv", dtype=str, keep_default_na=False)
+        runs.loc[1, column] = "some text"
+        runs.to_csv(folder / "runs.csv", index=False)
+
+    return damage
+
+
+PLOT_DAMAGE = {
+    "empty runs.csv": (lambda f: (f / "runs.csv").write_bytes(b""), "runs.csv"),
+    "header only": (
+        lambda f: (f / "runs.csv").write_text((f / "runs.csv").read_text().splitlines()[0]),
+        "holds no runs",
+    ),
+    "binary": (lambda f: (f / "runs.csv").write_bytes(bytes(range(256)) * 4), "runs.csv"),
+    "another tool's CSV": (lambda f: (f / "runs.csv").write_text("a,b\n1,2\n"), "missing"),
+    "text in hidden": (_text_in("hidden"), "column 'hidden', row 3"),
+    "text in lr": (_text_in("lr"), "column 'lr', row 3"),
+    "text in final_loss": (_text_in("final_loss"), "column 'final_loss', row 3"),
+    "text in solved": (_text_in("solved"), "column 'solved', row 3"),
+    "spec.toml not TOML": (lambda f: (f / "spec.toml").write_text("= ="), "spec.toml"),
+    "figures is a file": (
+        lambda f: (
+            subprocess.run(["rm", "-r", str(f / "figures")], check=True),
+            (f / "figures").write_text("x"),
+        ),
+        "figures",
+    ),
+    "curves.csv damaged": (lambda f: (f / "curves.csv").write_text("run_id\nx\n"), "curves"),
+}
+
+
+@pytest.mark.parametrize("damage", PLOT_DAMAGE, ids=list(PLOT_DAMAGE))
+def test_plot_on_a_damaged_folder(damage: str, copy_of: Path, capsys) -> None:
+    make, fragment = PLOT_DAMAGE[damage]
+    make(copy_of)
+    before = tree(copy_of)
+    fails_cleanly(capsys, plot.main, [str(copy_of)], fragment)
+    assert tree(copy_of) == before
+
+
+@pytest.mark.parametrize("column", ["hidden", "lr", "solved", "final_loss", "status"])
+def test_compare_with_text_in_a_column(column: str, copy_of: Path, finished: Path, capsys) -> None:
+    _text_in(column)(copy_of)
+    out = copy_of.parent / "cmp"
+    fails_cleanly(
+        capsys, compare.main, [str(finished), str(copy_of), "--out", str(out)], f"{column!r}"
+    )
+    assert not out.exists()
+
+
+def test_compare_into_a_read_only_folder_prints_nothing_but_the_error(
+    finished: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "cmp"
+    out.mkdir()
+    with read_only(out):
+        fails_cleanly(
+            capsys, compare.main, [str(finished), str(finished), "--out", str(out)], "compare"
+        )
+    assert not list(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--spec", "missing.toml"], "missing.toml"),
+        (["--repeat", "0"], "--repeat"),
+        (["--n-jobs", "0"], "--n-jobs"),
+        (["--sample", "-3"], "--sample"),
+    ],
+)
+def test_bad_bench_options(args: list[str], fragment: str, capsys) -> None:
+    fails_cleanly(capsys, bench.main, args, fragment)
+
+
+# -- 5. report.html never shows figures of other data ------------------------------------------------
+
+
+def test_no_stale_figures_after_a_wider_rerun_without_figures(copy_of: Path, capsys) -> None:
+    assert (copy_of / "figures" / "seeds.png").exists()
+    wider = copy_of.parent / "good.toml"
+    wider.write_text(GOOD.replace("seeds = 2", "seeds = 3"))
+    argv = [str(wider), "--out", str(copy_of.parent), "--no-figures", "--no-progress"]
+    assert sweep.main(argv) == 0
+    page = (copy_of / "report.html").read_text()
+    assert "<img" not in page and "python -m xorlab.plot" in page
+    assert not list((copy_of / "figures").glob("*.png"))
+
+
+def test_a_grid_reusing_a_random_search_name_drops_its_scatter(tmp_path: Path) -> None:
+    random = tmp_path / "same.toml"
+    random.write_text(
+        RANDOM.replace("trials = 3", "trials = 3\nname = 'same'\nseeds = 2")
+        + "lr = {distribution = 'loguniform', low = 0.1, high = 10.0}\n[train]\nepochs = 30\n"
+    )
+    assert sweep.main([str(random), "--out", str(tmp_path), "--no-progress"]) == 0
+    assert (tmp_path / "same" / "figures" / "settings_scatter.png").exists()
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[sweep]\nname = 'same'\nseeds = 2\n[params]\nlr = [0.5, 2.0]\n")
+    grid.write_text(grid.read_text() + "[train]\nepochs = 30\n")
+    assert sweep.main([str(grid), "--out", str(tmp_path), "--no-progress"]) == 0
+    assert not (tmp_path / "same" / "figures" / "settings_scatter.png").exists()
+    assert "settings_scatter" not in (tmp_path / "same" / "report.html").read_text()
+
+
+# -- 6. journal damage is dropped, retrained and reported once ---------------------------------------
+
+
+def _without(key: str):
+    def damage(record: dict) -> dict:
+        del record[key]
+        return record
+
+    return damage
+
+
+def _short_curve(record: dict) -> dict:
+    record["curve"]["loss"] = record["curve"]["loss"][:-1]
+    return record
+
+
+def _other_settings(record: dict) -> dict:
+    record["hidden"] = 7
+    return record
+
+
+JOURNAL_DAMAGE = {
+    "no final_loss": _without("final_loss"),
+    "no curve": _without("curve"),
+    "no seed": _without("seed"),
+    "unequal curve lists": _short_curve,
+    "settings that do not match the run_id": _other_settings,
+    "not JSON": None,
+}
+
+
+@pytest.mark.parametrize("damage", JOURNAL_DAMAGE, ids=list(JOURNAL_DAMAGE))
+def test_a_damaged_journal_record_is_dropped_retrained_and_reported_once(
+    damage: str, copy_of: Path, finished: Path, capsys
+) -> None:
+    journal = copy_of / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    middle = len(lines) // 2
+    if JOURNAL_DAMAGE[damage] is None:
+        lines[middle] = lines[middle][:40] + "}{ garbage\n"
+    else:
+        lines[middle] = json.dumps(JOURNAL_DAMAGE[damage](json.loads(lines[middle]))) + "\n"
+    journal.write_text("".join(lines))
+    argv = [str(copy_of / "spec.toml"), "--out", str(copy_of.parent), "--no-progress"]
+    argv += ["--no-figures"]
+    assert sweep.main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"journal.jsonl:{middle + 1}: dropped" in captured.err, captured.err
+    assert "1 trained" in captured.out
+    assert "torn" not in captured.err
+    assert (copy_of / "journal.rejected.jsonl").read_text().count("\n") == 1
+    expected = pd.read_csv(finished / "runs.csv").drop(columns="train_seconds")
+    got = pd.read_csv(copy_of / "runs.csv").drop(columns="train_seconds")
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(copy_of / "curves.csv"), pd.read_csv(finished / "curves.csv")
+    )
+    assert sweep.main(argv) == 0  # reported once: the second rerun is quiet
+    captured = capsys.readouterr()
+    assert "dropped" not in captured.err and "0 trained" in captured.out
+
+
+# -- 7, 8. processes and signals ------------------------------------------------------------------------
+
+LONG_SPEC = """
+[sweep]
+name = "long"
+seeds = 40
+[params]
+hidden = [2, 4, 8]
+activation = ["tanh", "relu"]
+[train]
+epochs = 100000
+"""
+
+
+def _start(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(c) for c in handle.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_exit_soon_after_the_sweep_is_killed(tmp_path: Path) -> None:
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG_SPEC)
+    process = _start(spec, tmp_path, "--n-jobs", "2", "--no-progress")
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the workers are training their first chunks now
+    workers = _children(process.pid)
+    process.kill()
+    process.communicate()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), "loky workers outlived the sweep process"
+
+
+@pytest.mark.parametrize("delays", [(0.05,), (0.15,), (0.6,), (2.0,), (2.0, 0.3), (2.0, 0.02)])
+def test_ctrl_c_at_any_moment_is_exit_130_without_a_traceback(
+    delays: tuple[float, ...], tmp_path: Path
+) -> None:
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG_SPEC)
+    out = tmp_path / "some out"
+    process = _start(spec, out, "--no-progress")
+    for delay in delays:
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    if process.returncode != 130 and "xorlab" not in err:
+        return  # Python itself was still starting (site, .pth files): no xorlab code ran yet
+    assert process.returncode == 130, err
+    assert "Traceback" not in err, err
+    if (out / "long" / "meta.json").exists():
+        assert json.loads((out / "long" / "meta.json").read_text())["interrupted"] is True
+        assert f"resume with: python -m xorlab.sweep {spec} --out {out}" in err
+
+
+# -- 8. the smaller ones ------------------------------------------------------------------------------
+
+
+def test_a_diverged_runs_nan_loss_reads_nan_in_runs_csv(tmp_path: Path) -> None:
+    from xorlab.analysis import runs_csv, runs_table
+    from xorlab.config import RunConfig
+    from xorlab.result import RunResult, failed_result
+    from xorlab.results import read_runs
+    from xorlab.store import result_to_record
+
+    results = [
+        RunResult(RunConfig(seed=0), "diverged", final_loss=float("nan"), final_accuracy=0.5),
+        RunResult(RunConfig(seed=1), "diverged", final_loss=float("inf"), final_accuracy=0.5),
+        RunResult(RunConfig(seed=2), "ok", final_loss=0.25, final_accuracy=1.0, solved=True),
+        failed_result(RunConfig(seed=3), ValueError("boom")),
+    ]
+    runs_csv(runs_table(map(result_to_record, results))).to_csv(tmp_path / "runs.csv", index=False)
+    cells = [line.split(",")[13] for line in (tmp_path / "runs.csv").read_text().splitlines()]
+    assert cells == ["final_loss", "nan", "inf", "0.25", ""]
+    back = read_runs(tmp_path / "runs.csv")["final_loss"]
+    assert np.isnan(back[0]) and back[1] == np.inf and back[2] == 0.25 and np.isnan(back[3])
+
+
+def test_data_without_every_xor_pattern_never_count_as_solved(tmp_path: Path) -> None:
+    spec = tmp_path / "flat.toml"
+    spec.write_text("[sweep]\nseeds = 4\n[train]\nsamples = 1\ninit_scale = 0.0\nepochs = 30\n")
+    assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
+    runs = pd.read_csv(tmp_path / "flat" / "runs.csv")
+    assert (runs["final_accuracy"] == 1.0).all()  # one sample is fit by a constant...
+    assert not runs["solved"].any()  # ...which is not XOR
+
+
+def test_an_output_of_exactly_one_half_is_wrong_for_both_targets() -> None:
+    from xorlab.nn import classified_right
+
+    outputs = np.array([0.5, 0.5, 0.4, 0.6])
+    targets = np.array([0.0, 1.0, 0.0, 1.0])
+    assert classified_right(outputs, targets).tolist() == [False, False, True, True]
+
+
+def test_an_all_failed_configuration_is_said_so(tmp_path: Path) -> None:
+    from xorlab.analysis import summary_table
+    from xorlab.report import best_sentences
+
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b"],
+            "seed": [0, 1],
+            "hidden": 2,
+            "activation": "tanh",
+            "lr": 0.1,
+            "epochs": 10,
+            "samples": 10,
+            "init_scale": 0.1,
+            "loss": "bce",
+            "log_every": 5,
+            "dtype": "float64",
+            "noise": 0.0,
+            "status": "failed",
+            "final_loss": np.nan,
+            "final_accuracy": np.nan,
+            "solved": False,
+            "epochs_to_solve": pd.array([None, None], dtype="Int64"),
+            "train_seconds": 0.0,
+            "error": "ValueError: x",
+        }
+    )
+    (sentence,) = best_sentences(summary_table(runs))
+    assert "every run failed" in sentence and "0/0" not in sentence

@@ -1,0 +1,25 @@
+"""Start a command as ``python -m xorlab.<command>``, quiet on Ctrl-C from the first line.
+
+Importing a command takes a moment; until its error boundary (`base.run_command`) is up, a
+Ctrl-C exits with status 130 and no traceback. Imports nothing else on purpose.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+from typing import NoReturn
+
+EXIT_INTERRUPTED = 130
+
+
+def exit_interrupted(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def launch(command: str) -> NoReturn:
+    """Run xorlab.cli.<command>'s main and exit with its status."""
+    signal.signal(signal.SIGINT, exit_interrupted)
+    main = importlib.import_module(f"xorlab.cli.{command}").main
+    sys.exit(main())

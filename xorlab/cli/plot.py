@@ -1,0 +1,44 @@
+"""Command line: python -m xorlab.plot RESULTS_DIR -- redraw the figures and report.html."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xorlab.cli.base import Parser, run_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(lambda: _plot(build_parser().parse_args(argv)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m xorlab.plot", description=__doc__.split(" -- ")[1])
+    parser.add_argument(
+        "folder",
+        type=Path,
+        metavar="RESULTS_DIR",
+        help="a sweep's results folder, e.g. results/grid",
+    )
+    return parser
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from xorlab.errors import ResultsError
+    from xorlab.render import render
+    from xorlab.results import load
+
+    if not args.folder.is_dir():
+        raise ResultsError(f"{args.folder}: not a results folder")
+    results = load(args.folder)
+    if not results.spec:
+        raise ResultsError(f"{args.folder}: not a results folder (no spec.toml)")
+    written = render(args.folder, results.runs, results.summary, results.curves, results.spec)
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

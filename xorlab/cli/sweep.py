@@ -1,0 +1,208 @@
+"""Command line: python -m xorlab.sweep SPEC [options] -- run a hyperparameter sweep."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from xorlab.cli.base import EXIT_FAILED_RUNS, EXIT_INTERRUPTED, Parser, checked, run_command
+
+
+def _settings_help() -> str:
+    """The training settings a spec may sweep ([params]) or fix ([train]), with defaults."""
+    from xorlab.config import SETTINGS
+
+    lines = ["training settings ([params] to sweep, [train] to fix; default in brackets):"]
+    for name, setting in SETTINGS.items():
+        lines.append(f"  {name:<11} {setting.doc} [{setting.default!r}]; {setting.allowed}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from xorlab.execution import BACKENDS
+    from xorlab.spec import RUN_RULES
+
+    parser = Parser(
+        prog="python -m xorlab.sweep",
+        description="Train every run of a TOML sweep spec and write tables, curves and figures\n"
+        "to OUT/<name>/. Rerunning resumes: finished runs are kept, only missing ones train.",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("spec", type=Path, help="sweep spec (TOML), e.g. sweeps/grid.toml")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="parent folder of the results (default: results)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=checked(RUN_RULES["n_jobs"], int),
+        metavar="N",
+        help="worker processes (joblib convention: -1 = all cores; more than the cores are "
+        "not started); overrides [run]",
+    )
+    parser.add_argument("--backend", choices=tuple(BACKENDS), help="overrides [run] backend")
+    parser.add_argument(
+        "--address",
+        type=checked(RUN_RULES["address"], str),
+        metavar="TCP",
+        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --backend dask; "
+        "default with dask: a local cluster on 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=checked(RUN_RULES["timeout"], float),
+        metavar="S",
+        help="seconds to wait for a Dask scheduler and its first worker (default 30)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print how many runs and a few of them, then exit"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over: move the old results folder aside"
+    )
+    parser.add_argument(
+        "--rerun-failed", action="store_true", help="train runs recorded as failed again"
+    )
+    parser.add_argument("--fail-fast", action="store_true", help="exit 1 if any run failed")
+    parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--yes", action="store_true", help="allow sweeps of more than 1,000,000 runs"
+    )
+    return parser
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this sweep."""
+    out = f" --out {args.out}" if args.out != Path("results") else ""
+    return f"python -m xorlab.sweep {args.spec}{out}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed: list[argparse.Namespace] = []
+
+    def body() -> int:
+        parsed.append(build_parser().parse_args(argv))
+        return _sweep(parsed[0])
+
+    def hint() -> str:
+        return f"finished runs are kept; resume with: {resume_command(parsed[0])}" if parsed else ""
+
+    return run_command(body, on_interrupt=hint)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from joblib import cpu_count
+
+    from xorlab.errors import SpecError
+    from xorlab.pipeline import check_size, run_sweep
+    from xorlab.spec import load_spec
+
+    spec = load_spec(args.spec)
+    check_size(spec, args.yes)
+    if args.dry_run:
+        return _dry_run(spec)
+    backend = args.backend or ("dask" if args.address else None)
+    overrides = {
+        "n_jobs": args.n_jobs,
+        "backend": backend,
+        "address": args.address,
+        "timeout": args.timeout,
+    }
+    options = replace(spec.run, **{k: v for k, v in overrides.items() if v is not None})
+    if options.address and options.backend != "dask":
+        raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
+    if options.backend == "loky" and options.n_jobs > cpu_count():
+        print(f"note: n_jobs = {options.n_jobs}, but {cpu_count()} cores: using {cpu_count()}")
+    progress = _Progress(enabled=not args.no_progress)
+    try:
+        report = run_sweep(
+            spec,
+            args.out,
+            options=options,
+            fresh=args.fresh,
+            rerun_failed=args.rerun_failed,
+            figures=not args.no_figures,
+            allow_large=args.yes,
+            on_start=progress.start,
+            on_results=progress.update,
+        )
+    finally:
+        progress.close()
+    return _finish(report, args)
+
+
+def _dry_run(spec) -> int:
+    space = spec.space()
+    print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
+    for config in (space[i] for i in range(min(5, len(space)))):
+        swept = ", ".join(f"{k}={getattr(config, k)!r}" for k in spec.params)
+        print(f"  {config.run_id}  seed={config.seed}  {swept}")
+    if len(space) > 5:
+        print(f"  ... and {len(space) - 5} more")
+    return 0
+
+
+class _Progress:
+    """A tqdm bar on stderr counting runs; quiet when disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def start(self, total: int, todo: int) -> None:
+        if total != todo:
+            print(f"resuming: {total - todo} of {total} runs already finished", file=sys.stderr)
+        if self.enabled and todo:
+            from tqdm import tqdm
+
+            tqdm.monitor_interval = 0  # no monitor thread: Ctrl-C belongs to the main thread
+            self.bar = tqdm(total=todo, unit="run", file=sys.stderr, smoothing=0.1)
+
+    def update(self, results) -> None:
+        if self.bar is not None:
+            self.bar.update(len(results))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _finish(report, args) -> int:
+    counts = report.statuses
+    if report.moved_aside:
+        print(f"--fresh: the previous results were moved to {report.moved_aside}", file=sys.stderr)
+    for problem in report.journal_problems[:5]:
+        print(f"note: {problem}", file=sys.stderr)
+    if len(report.journal_problems) > 5:
+        print(f"note: ... and {len(report.journal_problems) - 5} more", file=sys.stderr)
+    if report.summary is not None and len(report.summary):
+        from xorlab.report import best_table
+
+        print(best_table(report.summary))
+    print(
+        f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
+    )
+    print(f"results in {report.folder}/ (report.html, runs.csv, summary.csv, curves.csv, figures/)")
+    print(
+        f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed"
+    )
+    if report.interrupted:
+        print(
+            f"interrupted: finished runs are kept; resume with: {resume_command(args)}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if args.fail_fast and counts.get("failed", 0):
+        return EXIT_FAILED_RUNS
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
