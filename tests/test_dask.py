@@ -164,6 +164,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "tiny").exists()  # nothing written: the backend is set up first
 
 
 def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:

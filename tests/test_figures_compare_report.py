@@ -11,7 +11,6 @@ import pytest
 from matplotlib.image import imread
 
 from tests.conftest import TINY_SPEC, run_cli
-from xorlab.stats import fisher_exact
 
 RANDOM_SPEC = """
 [sweep]
@@ -147,15 +146,6 @@ def test_compare_errors_are_one_clear_line(
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize(
-    "table", [(3, 7, 9, 1), (0, 10, 10, 0), (5, 5, 5, 5), (1, 0, 0, 1), (0, 0, 3, 4), (2, 8, 0, 10)]
-)
-def test_fisher_exact_matches_scipy(table) -> None:
-    stats = pytest.importorskip("scipy.stats")
-    expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
-    assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9)
 
 
 def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
