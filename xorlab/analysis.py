@@ -9,17 +9,9 @@ import numpy as np
 import pandas as pd
 
 from xorlab.config import SETTING_NAMES, format_value
+from xorlab.result import METRICS
 from xorlab.stats import wilson_interval
 
-METRICS = (
-    "status",
-    "final_loss",
-    "final_accuracy",
-    "solved",
-    "epochs_to_solve",
-    "train_seconds",
-    "error",
-)
 RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS)
 SUMMARY_METRICS = (
     "n_seeds",

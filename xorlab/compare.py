@@ -1,6 +1,10 @@
 """`python -m xorlab.compare`: the compare command (see xorlab.cli.compare)."""
 
-from xorlab.cli.launch import launch
+import signal
+import sys
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))  # quiet until the boundary is up
+    from xorlab.cli.launch import launch
+
     launch("compare")

@@ -1,6 +1,10 @@
 """`python -m xorlab.plot`: the plot command (see xorlab.cli.plot)."""
 
-from xorlab.cli.launch import launch
+import signal
+import sys
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))  # quiet until the boundary is up
+    from xorlab.cli.launch import launch
+
     launch("plot")

@@ -12,6 +12,18 @@ from xorlab.config import RunConfig
 BLOWN_UP_LOSS = 1e3  # chance is ln 2 = 0.69; a final loss past this means the run blew up
 
 
+# what a run yields besides its curve: the columns of runs.csv after the settings
+METRICS = (
+    "status",
+    "final_loss",
+    "final_accuracy",
+    "solved",
+    "epochs_to_solve",
+    "train_seconds",
+    "error",
+)
+
+
 @dataclass
 class RunResult:
     """Metrics of one finished run (see the README for each field) and its curve."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from xorlab.config import RunConfig
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import RunResult
+from xorlab.result import METRICS, RunResult
 
 JOURNAL = "journal.jsonl"
 LOCK = ".lock"
@@ -112,18 +112,7 @@ def _json_float(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-RECORD_KEYS = (
-    "run_id",
-    "seed",
-    "status",
-    "final_loss",
-    "final_accuracy",
-    "solved",
-    "epochs_to_solve",
-    "train_seconds",
-    "error",
-    "curve",
-)
+RECORD_KEYS = ("run_id", "seed", *METRICS, "curve")
 
 
 def result_to_record(result: RunResult) -> dict[str, Any]:

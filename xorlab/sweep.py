@@ -1,6 +1,10 @@
 """`python -m xorlab.sweep`: the sweep command (see xorlab.cli.sweep)."""
 
-from xorlab.cli.launch import launch
+import signal
+import sys
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))  # quiet until the boundary is up
+    from xorlab.cli.launch import launch
+
     launch("sweep")

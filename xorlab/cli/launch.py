@@ -1,7 +1,8 @@
-"""Start a command as ``python -m xorlab.<command>``, quiet on Ctrl-C from the first line.
+"""Start a command as ``python -m xorlab.<command>``, quiet on Ctrl-C from its first lines.
 
 Importing a command takes a moment; until its error boundary (`base.run_command`) is up, a
-Ctrl-C exits with status 130 and no traceback. Imports nothing else on purpose.
+Ctrl-C exits with status 130 and no traceback (the ``python -m`` modules set a handler before
+they import anything, this one takes over). Imports nothing else on purpose.
 """
 
 from __future__ import annotations
