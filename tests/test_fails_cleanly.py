@@ -472,8 +472,9 @@ def test_a_diverged_runs_nan_loss_reads_nan_in_runs_csv(tmp_path: Path) -> None:
         failed_result(RunConfig(seed=3), ValueError("boom")),
     ]
     runs_csv(runs_table(map(result_to_record, results))).to_csv(tmp_path / "runs.csv", index=False)
-    cells = [line.split(",")[13] for line in (tmp_path / "runs.csv").read_text().splitlines()]
-    assert cells == ["final_loss", "nan", "inf", "0.25", ""]
+    lines = (tmp_path / "runs.csv").read_text().splitlines()
+    column = lines[0].split(",").index("final_loss")
+    assert [line.split(",")[column] for line in lines[1:]] == ["nan", "inf", "0.25", ""]
     back = read_runs(tmp_path / "runs.csv")["final_loss"]
     assert np.isnan(back[0]) and back[1] == np.inf and back[2] == 0.25 and np.isnan(back[3])
 
@@ -495,32 +496,13 @@ def test_an_output_of_exactly_one_half_is_wrong_for_both_targets() -> None:
     assert classified_right(outputs, targets).tolist() == [False, False, True, True]
 
 
-def test_an_all_failed_configuration_is_said_so(tmp_path: Path) -> None:
-    from xorlab.analysis import summary_table
+def test_an_all_failed_configuration_is_said_so() -> None:
+    from xorlab.analysis import runs_table, summary_table
+    from xorlab.config import RunConfig
     from xorlab.report import best_sentences
+    from xorlab.result import failed_result
+    from xorlab.store import result_to_record
 
-    runs = pd.DataFrame(
-        {
-            "run_id": ["a", "b"],
-            "seed": [0, 1],
-            "hidden": 2,
-            "activation": "tanh",
-            "lr": 0.1,
-            "epochs": 10,
-            "samples": 10,
-            "init_scale": 0.1,
-            "loss": "bce",
-            "log_every": 5,
-            "dtype": "float64",
-            "noise": 0.0,
-            "status": "failed",
-            "final_loss": np.nan,
-            "final_accuracy": np.nan,
-            "solved": False,
-            "epochs_to_solve": pd.array([None, None], dtype="Int64"),
-            "train_seconds": 0.0,
-            "error": "ValueError: x",
-        }
-    )
-    (sentence,) = best_sentences(summary_table(runs))
+    failed = [failed_result(RunConfig(seed=s), ValueError("x")) for s in range(2)]
+    (sentence,) = best_sentences(summary_table(runs_table(map(result_to_record, failed))))
     assert "every run failed" in sentence and "0/0" not in sentence

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES, format_value
+from xorlab.config import SETTING_NAMES, SETTINGS, format_value
 from xorlab.result import METRICS
 from xorlab.stats import wilson_interval
 
@@ -33,11 +33,49 @@ def runs_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         [{k: r[k] for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
     )
+    type_settings(frame)
     frame["epochs_to_solve"] = frame["epochs_to_solve"].astype("Int64")
     frame["solved"] = frame["solved"].astype(bool)
     frame["final_loss"] = frame["final_loss"].astype(float)
     frame["final_accuracy"] = frame["final_accuracy"].astype(float)
     return frame
+
+
+def type_settings(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each setting's column as its type: integers stay integers where a column has empty
+    cells (a setting that does not apply to some runs), text stays text."""
+    for name, setting in SETTINGS.items():
+        column = runs[name]
+        if setting.kind is int:
+            numbers = pd.to_numeric(column)
+            runs[name] = numbers.astype("Int64" if numbers.isna().any() else "int64")
+        elif setting.kind is float:
+            runs[name] = pd.to_numeric(column).astype(float)
+        else:
+            runs[name] = column.astype(object).where(column.notna(), None)
+    return runs
+
+
+def same_configuration(runs: pd.DataFrame, row: pd.Series | dict) -> np.ndarray:
+    """Which runs have every setting of `row` (an empty setting matches an empty one)."""
+    mask = np.ones(len(runs), bool)
+    for name in SETTING_NAMES:
+        value = row[name]
+        column = runs[name]
+        mask &= (column.isna() if pd.isna(value) else column == value).to_numpy()
+    return mask
+
+
+def blank_inapplicable(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with every setting that does not apply to a run set empty (a table of an
+    older release has the default in a column it lacked)."""
+    for name, setting in SETTINGS.items():
+        applies = np.ones(len(runs), bool)
+        for parent, allowed in setting.when.items():
+            applies &= runs[parent].isin(allowed).to_numpy()
+        if not applies.all():
+            runs[name] = runs[name].astype(object).where(applies, None)
+    return type_settings(runs)
 
 
 def runs_csv(runs: pd.DataFrame) -> pd.DataFrame:
@@ -121,9 +159,7 @@ def decision_surfaces(
     inputs = np.stack([x0.ravel(), x1.ravel()])
     frames = []
     for _, config_row in summary.head(top).iterrows():
-        mask = np.ones(len(runs), bool)
-        for name in SETTING_NAMES:
-            mask &= (runs[name] == config_row[name]).to_numpy()
+        mask = same_configuration(runs, config_row)
         finished = runs[mask & (runs["status"] != "failed").to_numpy()]
         if finished.empty:
             continue

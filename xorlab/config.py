@@ -6,22 +6,35 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
-from xorlab.nn import ACTIVATIONS, DTYPES, LOSSES
+from xorlab.nn import (
+    ACTIVATIONS,
+    DATA,
+    DTYPES,
+    INIT_BIASES,
+    INITS,
+    LOSSES,
+    OPTIMIZERS,
+    TRUTH_TABLE,
+)
 from xorlab.rules import Interval, Options, Rule, check_value
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A training setting: its type, default, doc line, and the rule a value must meet."""
+    """A training setting: its type, default, doc line, the rule a value must meet, and when it
+    applies (ConfigSpace's conditions as data: `when` maps other settings to the values under
+    which this one means something; elsewhere a run has no value for it)."""
 
     kind: type
     default: Any
     doc: str
     rule: Rule
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    since: str = "0.1"  # settings added later enter the run_id only away from their default
 
     @property
     def allowed(self) -> str:
@@ -30,67 +43,169 @@ class Setting:
     def accepts(self, value: Any) -> bool:
         return self.rule.accepts(value)
 
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the setting means something for a run with these other settings."""
+        return all(
+            values.get(name, SETTINGS[name].default) in allowed
+            for name, allowed in self.when.items()
+        )
+
+    @property
+    def condition(self) -> str:
+        """ "optimizer is 'momentum', 'nesterov' or 'adam'" style wording of `when`."""
+
+        def one_of(values: tuple) -> str:
+            words = [repr(v) for v in values]
+            return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+        return " and ".join(f"{name} is {one_of(allowed)}" for name, allowed in self.when.items())
+
 
 SETTINGS: dict[str, Setting] = {
     "hidden": Setting(int, 2, "hidden units", Interval(int, 1)),
     "activation": Setting(str, "sigmoid", "hidden-layer activation", Options(ACTIVATIONS)),
     "lr": Setting(float, 0.1, "learning rate", Interval(float, 0, low_open=True)),
-    "epochs": Setting(int, 2000, "gradient-descent steps", Interval(int, 1)),
-    "samples": Setting(int, 1000, "training samples", Interval(int, 1)),
-    "init_scale": Setting(float, 0.01, "initial weights ~ randn * init_scale", Interval(float, 0)),
+    "epochs": Setting(int, 2000, "passes over the training data", Interval(int, 1)),
+    "samples": Setting(int, 1000, "training samples", Interval(int, 1), when={"data": ("random",)}),
+    "init_scale": Setting(
+        float,
+        0.01,
+        "scale of the initial weights (see init)",
+        Interval(float, 0),
+        when={"init": ("normal", "uniform")},
+    ),
     "loss": Setting(str, "bce", "training loss", Options(LOSSES)),
     "log_every": Setting(int, 50, "curve logging interval in epochs", Interval(int, 1)),
     "dtype": Setting(str, "float64", "floating-point precision", Options(DTYPES)),
     "noise": Setting(float, 0.0, "std of Gaussian noise added to the inputs", Interval(float, 0)),
+    "optimizer": Setting(str, "gd", "update rule", Options(OPTIMIZERS), since="0.2"),
+    "momentum": Setting(
+        float,
+        0.9,
+        "beta of momentum and nesterov, beta1 of adam",
+        Interval(float, 0, 1, high_open=True),
+        when={"optimizer": ("momentum", "nesterov", "adam")},
+        since="0.2",
+    ),
+    "batch_size": Setting(
+        int, 0, "samples per update (0 = full batch, 1 = online)", Interval(int, 0), since="0.2"
+    ),
+    "init": Setting(str, "normal", "how the weights are drawn", Options(INITS), since="0.2"),
+    "init_bias": Setting(
+        str,
+        "zero",
+        "biases start at zero or are drawn like the weights",
+        Options(INIT_BIASES),
+        since="0.2",
+    ),
+    "data": Setting(str, "random", "training inputs", Options(DATA), since="0.2"),
+    "solve_margin": Setting(
+        float,
+        0.5,
+        "solved: every output within this of its target",
+        Interval(float, 0, 0.5, low_open=True),
+        since="0.2",
+    ),
 }
+
+
+def applicable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with every setting that does not apply to such a run set to None."""
+    return {
+        name: (value if SETTINGS[name].applies(values) else None) for name, value in values.items()
+    }
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one training run depends on: its settings and its seed."""
+    """Everything one training run depends on: its settings and its seed.
+
+    A setting that does not apply to the run (momentum with optimizer = "gd", init_scale with
+    init = "xavier", samples with data = "truth_table") is None, whatever was given."""
 
     seed: int
     hidden: int = SETTINGS["hidden"].default
     activation: str = SETTINGS["activation"].default
     lr: float = SETTINGS["lr"].default
     epochs: int = SETTINGS["epochs"].default
-    samples: int = SETTINGS["samples"].default
-    init_scale: float = SETTINGS["init_scale"].default
+    samples: int | None = SETTINGS["samples"].default
+    init_scale: float | None = SETTINGS["init_scale"].default
     loss: str = SETTINGS["loss"].default
     log_every: int = SETTINGS["log_every"].default
     dtype: str = SETTINGS["dtype"].default
     noise: float = SETTINGS["noise"].default
+    optimizer: str = SETTINGS["optimizer"].default
+    momentum: float | None = SETTINGS["momentum"].default
+    batch_size: int = SETTINGS["batch_size"].default
+    init: str = SETTINGS["init"].default
+    init_bias: str = SETTINGS["init_bias"].default
+    data: str = SETTINGS["data"].default
+    solve_margin: float = SETTINGS["solve_margin"].default
+
+    def __post_init__(self) -> None:
+        given = {name: getattr(self, name) for name in SETTINGS}
+        for name, setting in SETTINGS.items():
+            if not setting.applies(given):
+                object.__setattr__(self, name, None)
+            elif given[name] is None:  # e.g. from a table row where it did not apply
+                object.__setattr__(self, name, setting.default)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RunConfig:
-        """The configuration in a record or a table row (numpy scalars become plain values);
-        a setting it lacks (a table of an older release) is at its default."""
+        """The configuration in a record or a table row (numpy scalars become plain values, an
+        empty cell None); a setting it lacks (a table of an older release) is at its default."""
         plain = {name: values[name] for name in _FIELDS if name in values}
-        return cls(**{k: v.item() if hasattr(v, "item") else v for k, v in plain.items()})
+        return cls(**{k: _plain(v) for k, v in plain.items()})
 
     @cached_property
     def run_id(self) -> str:
-        """A 12-hex-digit hash of the full configuration: equal runs match across sweeps."""
-        text = json.dumps({name: getattr(self, name) for name in _FIELDS}, sort_keys=True)
+        """A 12-hex-digit hash of the configuration: equal runs match across sweeps. Settings
+        that do not apply are left out, and so are settings added after 0.1 while at their
+        default: a run of 0.1's kind keeps the run_id that 0.1 gave it."""
+        identity = {"seed": self.seed}
+        for name, setting in SETTINGS.items():
+            value = getattr(self, name)
+            if value is None or (setting.since != "0.1" and value == setting.default):
+                continue
+            identity[name] = value
+        text = json.dumps(identity, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    @property
+    def patterns(self) -> int:
+        """Rows of the training set the engine works on: the 4 XOR patterns (weighted by their
+        counts), or every sample when noise makes each one different."""
+        if self.noise > 0:
+            return self.samples if self.data == "random" else len(TRUTH_TABLE[0])
+        return 4
 
     @property
     def batch_key(self) -> tuple:
         """Runs with equal keys share array shapes and code paths, so they train together
-        (activations may differ: the engine applies each to its own slice of the batch)."""
+        (activations, learning rates, initializations and margins may differ)."""
+        minibatches = self.batch_size > 0
         return (
             self.hidden,
             self.loss,
             self.dtype,
             self.epochs,
             self.log_every,
-            self.samples if self.noise > 0 else 0,  # noisy data cannot be reduced to 4 patterns
+            self.patterns,
+            self.optimizer,
+            self.batch_size,
+            (self.data, self.samples) if minibatches else None,  # same steps per epoch
         )
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig))
 SETTING_NAMES: tuple[str, ...] = tuple(name for name in _FIELDS if name != "seed")
-assert set(SETTING_NAMES) == set(SETTINGS)
+assert SETTING_NAMES == tuple(SETTINGS)
 
 
 def coerce(name: str, value: Any) -> Any:

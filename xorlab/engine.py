@@ -1,27 +1,34 @@
 """The batched engine: many runs trained in lock-step in one numpy pass.
 
 Runs that share a `RunConfig.batch_key` are stacked along a trailing runs axis, each with its own
-seed, data, learning rate, initial scale and activation (each activation is applied to its own
-slice of the batch); the math per run is the reference trainer's.
+seed, data, learning rate, momentum, initialization, margin and activation (each activation is
+applied to its own slice of the batch); the math per run is the reference trainer's.
 
 Two exact reductions make it fast:
 
-* Inputs are bits, so the samples hold at most 4 distinct patterns. The full-batch loss and
-  gradients are sums over samples, so they equal sums over the 4 patterns weighted by how often
-  each occurs. Noisy inputs (``noise > 0``) keep one pattern per sample (the general path).
-* The learning rate and the 1/samples of the mean are folded into those weights once, so the
-  gradients come out already scaled and the update is one subtraction.
+* Inputs are bits, so the samples hold at most 4 distinct patterns. The loss and gradients of a
+  (mini-)batch are sums over its samples, so they equal sums over the 4 patterns weighted by how
+  often each occurs in it. Noisy inputs (``noise > 0``) keep one row per sample (the general
+  path); there a mini-batch weighs its samples 1 and the others 0.
+* The learning rate and the 1/batch of the mean are folded into those weights, so the gradients
+  come out already scaled (Adam, whose step is not proportional to the gradient, gets them
+  without the learning rate).
+
+Every epoch the network is evaluated at its current parameters on the whole training set, so
+`epochs_to_solve` is exact: the first epoch from which every output stayed within `solve_margin`
+of its target to the end.
 
 A run's numbers never depend on the batch it is trained in: every operation is elementwise along
 the runs axis, and every sum runs over a leading axis, which numpy adds in plain order. (A batch
 of one run would make the runs axis vanish and numpy would switch to pairwise sums, so a lone run
-is padded with a copy of itself.) No BLAS call is used, since BLAS blocks by matrix size.
+is padded with a copy of itself.) No BLAS call is used, since BLAS blocks by matrix size. Each
+run shuffles its mini-batches with its own generator (`nn.shuffle_generator`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import groupby
 
 import numpy as np
@@ -29,11 +36,14 @@ import numpy as np
 from xorlab.config import RunConfig
 from xorlab.nn import (
     ACTIVATIONS,
+    ADAM_BETA2,
+    ADAM_EPS,
     DTYPES,
     LOSSES,
     Activation,
     classified_right,
     make_problem,
+    shuffle_generator,
     sigmoid,
 )
 from xorlab.result import RunResult, logged_epochs, summarize_curve
@@ -46,53 +56,239 @@ PATTERN_Y = np.array([0.0, 1.0, 1.0, 0.0])
 CACHE_BYTES = 256 * 1024
 
 
-def batch_size(config: RunConfig) -> int:
+def runs_per_batch(config: RunConfig) -> int:
     """How many runs of this kind to train at once: as many as keep the work arrays in cache."""
-    patterns = config.samples if config.noise > 0 else 4
     elements = CACHE_BYTES // np.dtype(DTYPES[config.dtype]).itemsize
-    return max(2, elements // (patterns * config.hidden))
+    return max(2, elements // (config.patterns * config.hidden))
 
 
-def train_batch(configs: Sequence[RunConfig], keep_weights: bool = False) -> list[RunResult]:
+def train_batch(
+    configs: Sequence[RunConfig], keep_weights: bool = False, solve_check: bool = True
+) -> list[RunResult]:
     """Train runs that share one batch_key; results come back in the order given.
 
     With `keep_weights`, each result also holds its final parameters (W1, b1, W2, b2).
+    `solve_check=False` skips the per-epoch solve criterion, for the benchmark to measure its
+    cost only: no run is then solved.
     """
     if len({c.batch_key for c in configs}) > 1:
         raise ValueError("train_batch needs runs that share one batch_key")
-    size = batch_size(configs[0]) if configs else 1
+    size = runs_per_batch(configs[0]) if configs else 1
     results: list[RunResult] = []
     for start in range(0, len(configs), size):
-        results.extend(_train_lockstep(configs[start : start + size], keep_weights))
+        results.extend(_train_lockstep(configs[start : start + size], keep_weights, solve_check))
     return results
 
 
 class _Data:
-    """The training set of a batch, as patterns (P) with per-run weights and inputs."""
+    """The training set of a batch: rows (the 4 patterns, or every noisy sample) with per-run
+    counts, targets and inputs, and the weights of each update."""
 
     def __init__(self, configs: Sequence[RunConfig], dtype: type) -> None:
         first = configs[0]
+        self.dtype = dtype
         self.reduced = first.noise == 0
         problems = [
-            make_problem(c.seed, c.samples, c.hidden, c.init_scale, c.noise) for c in configs
+            make_problem(
+                c.seed, c.samples, c.hidden, c.init_scale, c.noise, c.init, c.init_bias, c.data
+            )
+            for c in configs
         ]
-        samples = np.array([c.samples for c in configs], dtype=np.float64)
+        self.samples = np.array([p.bits.shape[1] for p in problems], dtype=np.float64)
+        codes = [p.codes for p in problems]
+        pattern_counts = np.stack([np.bincount(c, minlength=4) for c in codes], axis=1)
+        self.every_pattern = (pattern_counts > 0).all(axis=0).tolist()
         if self.reduced:
-            codes = [p.bits[0] * 2 + p.bits[1] for p in problems]
-            self.counts = np.stack([np.bincount(code, minlength=4) for code in codes], axis=1)
+            self.codes = np.stack(codes, axis=1)  # (samples, M)
+            self.counts = pattern_counts
             self.y = PATTERN_Y[:, None].astype(dtype)  # (4, 1)
         else:
-            self.counts = np.ones((first.samples, len(configs)))
+            self.counts = np.ones((problems[0].bits.shape[1], len(configs)))
             self.y = np.stack([p.y[0] for p in problems], axis=1).astype(dtype)  # (P, M)
             inputs = np.stack([p.X for p in problems], axis=-1).astype(dtype)  # (2, P, M)
             self.x0, self.x1 = inputs[0][:, None, :], inputs[1][:, None, :]
-        lr = np.array([c.lr for c in configs])
-        self.step_weights = (self.counts * (lr / samples)).astype(dtype)  # (P, M)
-        self.mean_weights = (self.counts / samples).astype(dtype)
-        self.samples = samples
-        self.every_pattern = [p.holds_every_pattern for p in problems]
+        self.absent = self.counts == 0  # patterns the solve criterion does not look at
+        self.mean_weights = (self.counts / self.samples).astype(dtype)
+        self.margin = np.array([c.solve_margin for c in configs], dtype=dtype)
+        self.lr = np.array([c.lr for c in configs])
+        self.folds_lr = first.optimizer != "adam"
+        full_batch = self.mean_weights * self.lr if self.folds_lr else self.mean_weights
+        self.full_batch = full_batch.astype(dtype)
+        self.batch_size = first.batch_size
+        self.shufflers = [shuffle_generator(c.seed) for c in configs] if self.batch_size else []
         self.W1 = np.stack([p.W1 for p in problems], axis=-1)  # (H, 2, M)
         self.W2 = np.stack([p.W2[0] for p in problems], axis=-1)  # (H, M)
+        self.b1 = np.stack([p.b1[:, 0] for p in problems], axis=-1)  # (H, M)
+        self.b2 = np.array([p.b2[0, 0] for p in problems])  # (M,)
+
+    def step_weights(self) -> Iterator[np.ndarray]:
+        """The weights of each mini-batch update of one epoch, (rows, M), in a fresh order:
+        count in the batch / its size (times lr)."""
+        samples = int(self.samples[0])
+        order = np.stack([rng.permutation(samples) for rng in self.shufflers], axis=1)
+        for start in range(0, samples, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            if self.reduced:
+                codes = np.take_along_axis(self.codes, rows, axis=0)
+                counts = np.stack([(codes == c).sum(axis=0) for c in range(4)])
+            else:
+                counts = np.zeros(self.counts.shape)
+                np.put_along_axis(counts, rows, 1.0, axis=0)
+            weights = counts / len(rows)
+            yield (weights * self.lr if self.folds_lr else weights).astype(self.dtype)
+
+
+class _Net:
+    """One set of stacked parameters and the work arrays of its forward and backward passes.
+
+    One buffer holds the parameters theta = [W2, b2, W1[:, 0], W1[:, 1], b1] and, for the
+    reduced path, Z1 right after them, so that Z1[0] *is* b1 and an update is one subtraction.
+    """
+
+    def __init__(self, data: _Data, hidden: int, runs: int, activations) -> None:
+        H, dtype = hidden, data.dtype
+        self.data, self.H, self.activations = data, H, activations
+        extra = 3 * H if data.reduced else 0
+        self.buffer = np.zeros((4 * H + 1 + extra, runs), dtype)
+        self.theta = theta = self.buffer[: 4 * H + 1]
+        self.w, self.c = theta[:H], theta[H]
+        self.u, self.v = theta[H + 1 : 2 * H + 1], theta[2 * H + 1 : 3 * H + 1]
+        self.b = theta[3 * H + 1 :]
+        rows = data.counts.shape[0]
+        if data.reduced:
+            self.Z1 = self.buffer[3 * H + 1 :].reshape(4, H, runs)
+        else:
+            self.Z1 = np.empty((rows, H, runs), dtype)
+        self.A1 = np.empty_like(self.Z1)
+        self.D = np.empty_like(self.Z1)
+        self.Z2 = np.empty((rows, runs), dtype)
+        self.A2, self.E = np.empty_like(self.Z2), np.empty_like(self.Z2)
+        self.E3 = self.E[:, None, :]
+        self.grad = grad = np.zeros_like(theta)  # the gradient, in theta's layout
+        self.gw, self.gc = grad[:H], grad[H]
+        self.gu, self.gv = grad[H + 1 : 2 * H + 1], grad[2 * H + 1 : 3 * H + 1]
+        self.gb = grad[3 * H + 1 :]
+        self.g_hidden = grad[H + 1 :].reshape(3, H, runs)  # gu, gv, gb
+
+    def forward(self) -> None:
+        """Z1 = W1 x + b1, A1 = g(Z1), Z2 = W2 A1 + b2, A2 = sigmoid(Z2), on every row."""
+        data, Z1, D = self.data, self.Z1, self.D
+        if data.reduced:  # patterns 00, 01, 10, 11; Z1[0] is b1 itself
+            np.add(self.b, self.v, out=Z1[1])
+            np.add(self.b, self.u, out=Z1[2])
+            np.add(Z1[2], self.v, out=Z1[3])
+        else:
+            np.multiply(data.x0, self.u, out=Z1)
+            np.multiply(data.x1, self.v, out=D)
+            np.add(Z1, D, out=Z1)
+            np.add(Z1, self.b, out=Z1)
+        for activation, part in self.activations:
+            activation.value(Z1[..., part], out=self.A1[..., part])
+        np.einsum("phm,hm->pm", self.A1, self.w, out=self.Z2)
+        np.add(self.Z2, self.c, out=self.Z2)
+        sigmoid(self.Z2, out=self.A2)
+
+    def backward(self, loss, weights: np.ndarray) -> None:
+        """The weighted gradient of the last forward pass, into self.grad."""
+        data, D, E = self.data, self.D, self.E
+        gc, gu, gv, gb = self.gc, self.gu, self.gv, self.gb
+        loss.delta(self.Z2, self.A2, data.y, out=E)
+        np.multiply(E, weights, out=E)
+        np.einsum("phm,pm->hm", self.A1, E, out=self.gw)
+        for activation, part in self.activations:
+            activation.derivative(self.Z1[..., part], self.A1[..., part], out=D[..., part])
+        np.multiply(D, self.E3, out=D)  # D = dLoss/dZ1 without its factor W2 (below)
+        if data.reduced:  # sums over the 4 patterns, written out
+            np.add(E[0], E[1], out=gc)
+            np.add(gc, E[2], out=gc)
+            np.add(gc, E[3], out=gc)
+            np.add(D[2], D[3], out=gu)
+            np.add(D[1], D[3], out=gv)
+            np.add(gu, D[0], out=gb)
+            np.add(gb, D[1], out=gb)
+        else:
+            np.sum(E, axis=0, out=gc)
+            np.einsum("phm,pzm->hm", D, data.x0, out=gu)
+            np.einsum("phm,pzm->hm", D, data.x1, out=gv)
+            np.sum(D, axis=0, out=gb)
+        np.multiply(self.g_hidden, self.w, out=self.g_hidden)
+
+
+class _Optimizer:
+    """Plain gradient descent: theta <- theta - lr g (lr already folded into the gradient)."""
+
+    looks_ahead = False
+
+    def __init__(self, configs: Sequence[RunConfig], theta: np.ndarray) -> None:
+        self.theta = theta
+
+    def step(self, grad: np.ndarray) -> None:
+        np.subtract(self.theta, grad, out=self.theta)
+
+
+class _Momentum(_Optimizer):
+    """Heavy ball (PDP): v <- beta v - lr g; theta <- theta + v."""
+
+    def __init__(self, configs: Sequence[RunConfig], theta: np.ndarray) -> None:
+        super().__init__(configs, theta)
+        self.beta = np.array([c.momentum for c in configs], dtype=theta.dtype)
+        self.velocity = np.zeros_like(theta)
+
+    def step(self, grad: np.ndarray) -> None:
+        np.multiply(self.velocity, self.beta, out=self.velocity)
+        np.subtract(self.velocity, grad, out=self.velocity)
+        np.add(self.theta, self.velocity, out=self.theta)
+
+
+class _Nesterov(_Momentum):
+    """Look-ahead momentum: the gradient is taken at theta + beta v, then as heavy ball."""
+
+    looks_ahead = True
+
+    def look_ahead(self, out: np.ndarray) -> None:
+        np.multiply(self.velocity, self.beta, out=out)
+        np.add(out, self.theta, out=out)
+
+
+class _Adam(_Optimizer):
+    """Adam with bias correction; the gradient comes without the learning rate.
+
+    The moments are kept unnormalized, M = sum beta1^i g and S = sum beta2^i g^2 (m = (1 -
+    beta1) M, s = (1 - beta2) S), and the constant factors are folded into one step size and
+    epsilon per update: the same update as theta -= lr m_hat / (sqrt(s_hat) + eps) in 10
+    array operations instead of 14 (equal up to rounding)."""
+
+    def __init__(self, configs: Sequence[RunConfig], theta: np.ndarray) -> None:
+        super().__init__(configs, theta)
+        self.beta1 = np.array([c.momentum for c in configs])
+        self.lr = np.array([c.lr for c in configs])
+        self.M, self.S = np.zeros_like(theta), np.zeros_like(theta)
+        self.work = np.empty_like(theta)
+        self.t = 0
+
+    def step(self, grad: np.ndarray) -> None:
+        self.t += 1
+        M, S, work, dtype = self.M, self.S, self.work, self.theta.dtype
+        root = np.sqrt((1 - ADAM_BETA2) / (1 - ADAM_BETA2**self.t))  # sqrt(s_hat / S)
+        size = (self.lr * (1 - self.beta1) / (1 - self.beta1**self.t) / root).astype(dtype)
+        np.multiply(M, self.beta1.astype(dtype), out=M)
+        np.add(M, grad, out=M)
+        np.multiply(S, ADAM_BETA2, out=S)
+        np.multiply(grad, grad, out=work)
+        np.add(S, work, out=S)
+        np.sqrt(S, out=work)
+        np.add(work, dtype.type(ADAM_EPS / root), out=work)
+        np.divide(M, work, out=work)
+        np.multiply(work, size, out=work)
+        np.subtract(self.theta, work, out=self.theta)
+
+
+OPTIMIZER_STEPS: dict[str, type[_Optimizer]] = {
+    "gd": _Optimizer,
+    "momentum": _Momentum,
+    "nesterov": _Nesterov,
+    "adam": _Adam,
+}
 
 
 def _activation_slices(configs: Sequence[RunConfig]) -> list[tuple[Activation, slice]]:
@@ -105,7 +301,9 @@ def _activation_slices(configs: Sequence[RunConfig]) -> list[tuple[Activation, s
     return slices
 
 
-def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[RunResult]:
+def _train_lockstep(
+    configs: Sequence[RunConfig], keep_weights: bool, solve_check: bool = True
+) -> list[RunResult]:
     """Train up to one cache-sized batch of runs in lock-step."""
     start_time = time.perf_counter()
     given = list(configs)
@@ -120,88 +318,54 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
     activations = _activation_slices(configs)
     loss = LOSSES[first.loss]
     data = _Data(configs, dtype)
-    patterns = data.counts.shape[0]
-
-    # One buffer holds the parameters theta = [W2, b2, W1[:, 0], W1[:, 1], b1] and, for the
-    # reduced path, Z1 right after them, so that Z1[0] *is* b1 and the update is one subtraction.
-    extra = 3 * H if data.reduced else 0
-    buffer = np.zeros((4 * H + 1 + extra, runs), dtype)
-    theta = buffer[: 4 * H + 1]
-    w, c = theta[:H], theta[H]
-    u, v, b = theta[H + 1 : 2 * H + 1], theta[2 * H + 1 : 3 * H + 1], theta[3 * H + 1 :]
-    w[:], u[:], v[:] = data.W2, data.W1[:, 0], data.W1[:, 1]
-    grad = np.zeros_like(theta)
-    gw, gc = grad[:H], grad[H]
-    gu, gv, gb = grad[H + 1 : 2 * H + 1], grad[2 * H + 1 : 3 * H + 1], grad[3 * H + 1 :]
-    g_hidden = grad[H + 1 :].reshape(3, H, runs)  # gu, gv, gb
-
-    if data.reduced:
-        Z1 = buffer[3 * H + 1 :].reshape(4, H, runs)
-    else:
-        Z1 = np.empty((patterns, H, runs), dtype)
-    A1 = np.empty_like(Z1)
-    D = np.empty_like(Z1)
-    Z2 = np.empty((patterns, runs), dtype)
-    A2, E = np.empty_like(Z2), np.empty_like(Z2)
-    E3 = E[:, None, :]
+    net = _Net(data, H, runs, activations)
+    net.w[:], net.c[:] = data.W2, data.b2
+    net.u[:], net.v[:], net.b[:] = data.W1[:, 0], data.W1[:, 1], data.b1
+    optimizer = OPTIMIZER_STEPS[first.optimizer](configs, net.theta)
+    ahead = _Net(data, H, runs, activations) if optimizer.looks_ahead else net
+    full_batch = (data.full_batch,)  # the one update of each epoch without mini-batches
 
     log_at = logged_epochs(first.epochs, first.log_every)
     curve_loss = np.empty((log_at.size, runs))
     curve_accuracy = np.empty((log_at.size, runs))
     is_logged = np.zeros(first.epochs + 1, bool)
     is_logged[log_at] = True
+    off_target = np.empty_like(net.Z2)
+    within = np.empty(net.Z2.shape, bool)
+    solved_now = np.empty(runs, bool)
+    last_unsolved = np.full(runs, -1)
     row = 0
     with np.errstate(all="ignore"):
         for epoch in range(first.epochs + 1):
-            # forward: Z1 = W1 x + b1, A1 = g(Z1), Z2 = W2 A1 + b2, A2 = sigmoid(Z2)
-            if data.reduced:  # patterns 00, 01, 10, 11; Z1[0] is b1 itself
-                np.add(b, v, out=Z1[1])
-                np.add(b, u, out=Z1[2])
-                np.add(Z1[2], v, out=Z1[3])
-            else:
-                np.multiply(data.x0, u, out=Z1)
-                np.multiply(data.x1, v, out=D)
-                np.add(Z1, D, out=Z1)
-                np.add(Z1, b, out=Z1)
-            for activation, part in activations:
-                activation.value(Z1[..., part], out=A1[..., part])
-            np.einsum("phm,hm->pm", A1, w, out=Z2)
-            np.add(Z2, c, out=Z2)
-            sigmoid(Z2, out=A2)
+            net.forward()  # at the parameters after `epoch` epochs, on the whole training set
+            if solve_check:
+                np.subtract(net.A2, data.y, out=off_target)
+                np.abs(off_target, out=off_target)
+                np.less(off_target, data.margin, out=within)
+                np.logical_or(within, data.absent, out=within)
+                np.logical_and.reduce(within, axis=0, out=solved_now)
+                np.copyto(last_unsolved, epoch, where=~solved_now)
             if is_logged[epoch]:
-                per_pattern = loss.value(Z2, A2, data.y)
-                curve_loss[row] = (per_pattern * data.mean_weights).sum(axis=0)
-                correct = classified_right(A2, data.y)
+                per_row = loss.value(net.Z2, net.A2, data.y)
+                curve_loss[row] = (per_row * data.mean_weights).sum(axis=0)
+                correct = classified_right(net.A2, data.y)
                 curve_accuracy[row] = (correct * data.counts).sum(axis=0) / data.samples
                 row += 1
             if epoch == first.epochs:
                 break
-            # backward, with lr * count / samples folded into E = dLoss/dZ2
-            loss.delta(Z2, A2, data.y, out=E)
-            np.multiply(E, data.step_weights, out=E)
-            np.einsum("phm,pm->hm", A1, E, out=gw)
-            for activation, part in activations:
-                activation.derivative(Z1[..., part], A1[..., part], out=D[..., part])
-            np.multiply(D, E3, out=D)  # D = dLoss/dZ1 without its factor W2 (applied below)
-            if data.reduced:  # sums over the 4 patterns, written out
-                np.add(E[0], E[1], out=gc)
-                np.add(gc, E[2], out=gc)
-                np.add(gc, E[3], out=gc)
-                np.add(D[2], D[3], out=gu)
-                np.add(D[1], D[3], out=gv)
-                np.add(gu, D[0], out=gb)
-                np.add(gb, D[1], out=gb)
-            else:
-                np.sum(E, axis=0, out=gc)
-                np.einsum("phm,pzm->hm", D, data.x0, out=gu)
-                np.einsum("phm,pzm->hm", D, data.x1, out=gv)
-                np.sum(D, axis=0, out=gb)
-            np.multiply(g_hidden, w, out=g_hidden)
-            np.subtract(theta, grad, out=theta)
-        finite = np.isfinite(theta).all(axis=0)
+            for step, weights in enumerate(data.step_weights() if data.batch_size else full_batch):
+                if step and not optimizer.looks_ahead:  # step 0: the evaluation's forward pass
+                    net.forward()
+                if optimizer.looks_ahead:
+                    optimizer.look_ahead(out=ahead.theta)
+                    ahead.forward()
+                ahead.backward(loss, weights)
+                optimizer.step(ahead.grad)
+        finite = np.isfinite(net.theta).all(axis=0)
     seconds = (time.perf_counter() - start_time) / n_real
     results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
     for i, config in enumerate(configs[:n_real]):
+        since = int(last_unsolved[i]) + 1 if solve_check else first.epochs + 1
         result = summarize_curve(
             config,
             log_at,
@@ -210,13 +374,14 @@ def _train_lockstep(configs: Sequence[RunConfig], keep_weights: bool) -> list[Ru
             bool(finite[i]),
             seconds,
             data.every_pattern[i],
+            None if since > first.epochs else since,
         )
         if keep_weights:
             result.weights = {
-                "W1": np.stack([u[:, i], v[:, i]], axis=1).astype(np.float64),
-                "b1": b[:, i, None].astype(np.float64),
-                "W2": w[None, :, i].astype(np.float64),
-                "b2": np.array([[theta[H, i]]], dtype=np.float64),
+                "W1": np.stack([net.u[:, i], net.v[:, i]], axis=1).astype(np.float64),
+                "b1": net.b[:, i, None].astype(np.float64),
+                "W2": net.w[None, :, i].astype(np.float64),
+                "b2": np.array([[net.c[i]]], dtype=np.float64),
             }
         results[order[i]] = result  # back in the order given
     return results

@@ -117,18 +117,72 @@ def classified_right(a: Array, y: Array) -> Array:
 DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
 
 
+OPTIMIZERS: dict[str, str] = {  # name -> update rule (engine.py and reference.py implement it)
+    "gd": "theta <- theta - lr g",
+    "momentum": "v <- beta v - lr g; theta <- theta + v (heavy ball, as in PDP)",
+    "nesterov": "v <- beta v - lr g(theta + beta v); theta <- theta + v (look-ahead form)",
+    "adam": "Adam with bias correction: beta1 = momentum, beta2 = 0.999, eps = 1e-8",
+}
+ADAM_BETA2 = 0.999
+ADAM_EPS = 1e-8
+
+
+def _normal(rng: np.random.Generator, shape: tuple, fan_in: int, fan_out: int, scale: float):
+    return rng.standard_normal(shape) * scale
+
+
+def _uniform(rng: np.random.Generator, shape: tuple, fan_in: int, fan_out: int, scale: float):
+    return rng.uniform(-scale, scale, shape)
+
+
+def _xavier(rng: np.random.Generator, shape: tuple, fan_in: int, fan_out: int, scale: float):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))  # Glorot & Bengio (2010), uniform
+    return rng.uniform(-limit, limit, shape)
+
+
+def _he(rng: np.random.Generator, shape: tuple, fan_in: int, fan_out: int, scale: float):
+    return rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)  # He et al. (2015), normal
+
+
+# name -> draw(rng, shape, fan_in, fan_out, init_scale): a layer's initial weights
+INITS: dict[str, Callable[..., Array]] = {
+    "normal": _normal,  # randn * init_scale (the tutorial)
+    "uniform": _uniform,  # U[-init_scale, init_scale)
+    "xavier": _xavier,  # U[-a, a), a = sqrt(6 / (fan_in + fan_out)); init_scale unused
+    "he": _he,  # randn * sqrt(2 / fan_in); init_scale unused
+}
+INIT_BIASES = ("zero", "same")  # biases start at zero, or are drawn like their layer's weights
+TRUTH_TABLE = np.array([[0, 0, 1, 1], [0, 1, 0, 1]], dtype=np.uint8)  # the 4 patterns, once
+
+
+def _random_bits(rng: np.random.Generator, samples: int) -> Array:
+    words = rng.bit_generator.random_raw((2 * samples + 63) // 64)  # 64 fair bits each
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: 2 * samples]
+    return bits.reshape(2, samples)
+
+
+# name -> bits(rng, samples): the training inputs, (2, samples) uint8
+DATA: dict[str, Callable[[np.random.Generator, int], Array]] = {
+    "random": _random_bits,  # `samples` random bit pairs (the tutorial)
+    "truth_table": lambda rng, samples: TRUTH_TABLE.copy(),  # 00, 01, 10, 11 once each
+}
+
+
 @dataclass
 class Problem:
-    """One run's data and initial weights, drawn from its seed alone.
+    """One run's data and initial parameters, drawn from its seed alone.
 
-    Draw order: the input bits (raw 64-bit words of the generator, least significant bit first),
-    then (only when noise > 0) the input noise, then W1, then W2.
+    Draw order: the input bits (random data: raw 64-bit words of the generator, least
+    significant bit first), then (only when noise > 0) the input noise, then W1, then W2, then
+    (only when biases are drawn) b1, then b2.
     """
 
     bits: Array  # (2, samples) uint8 input bits, features row-wise as in the tutorial
     noise: Array | None  # (2, samples) Gaussian input noise, or None for clean bits
     W1: Array  # (hidden, 2)
     W2: Array  # (1, hidden)
+    b1: Array  # (hidden, 1)
+    b2: Array  # (1, 1)
 
     @property
     def X(self) -> Array:
@@ -137,10 +191,15 @@ class Problem:
         return X if self.noise is None else X + self.noise
 
     @property
+    def codes(self) -> Array:
+        """Each sample's pattern: 0 = 00, 1 = 01, 2 = 10, 3 = 11."""
+        return self.bits[0] * 2 + self.bits[1]
+
+    @property
     def holds_every_pattern(self) -> bool:
         """Whether the inputs hold all four XOR patterns: only then does being right on every
         sample mean computing XOR (one sample is fit by a constant)."""
-        return bool(np.all(np.bincount(self.bits[0] * 2 + self.bits[1], minlength=4) > 0))
+        return bool(np.all(np.bincount(self.codes, minlength=4) > 0))
 
     @property
     def y(self) -> Array:
@@ -149,14 +208,30 @@ class Problem:
 
 
 def make_problem(
-    seed: int, samples: int, hidden: int, init_scale: float, noise: float = 0.0
+    seed: int,
+    samples: int | None,
+    hidden: int,
+    init_scale: float | None,
+    noise: float = 0.0,
+    init: str = "normal",
+    init_bias: str = "zero",
+    data: str = "random",
 ) -> Problem:
-    """Draw the data and initial weights of one run (biases start at zero)."""
+    """Draw the data and initial parameters of one run."""
     rng = np.random.default_rng(seed)
-    words = rng.bit_generator.random_raw((2 * samples + 63) // 64)  # 64 fair bits each
-    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: 2 * samples]
-    bits = bits.reshape(2, samples)
-    input_noise = noise * rng.standard_normal((2, samples)) if noise > 0 else None
-    W1 = rng.standard_normal((hidden, 2)) * init_scale
-    W2 = rng.standard_normal((1, hidden)) * init_scale
-    return Problem(bits, input_noise, W1, W2)
+    bits = DATA[data](rng, samples or 0)
+    input_noise = noise * rng.standard_normal(bits.shape) if noise > 0 else None
+    draw, scale = INITS[init], init_scale or 0.0
+    W1 = draw(rng, (hidden, 2), 2, hidden, scale)
+    W2 = draw(rng, (1, hidden), hidden, 1, scale)
+    if init_bias == "same":
+        b1, b2 = draw(rng, (hidden, 1), 2, hidden, scale), draw(rng, (1, 1), hidden, 1, scale)
+    else:
+        b1, b2 = np.zeros((hidden, 1)), np.zeros((1, 1))
+    return Problem(bits, input_noise, W1, W2, b1, b2)
+
+
+def shuffle_generator(seed: int) -> np.random.Generator:
+    """The generator of a run's mini-batch order: its own stream, apart from its data and
+    weights (so that a full-batch run draws exactly what it always did)."""
+    return np.random.default_rng([seed, 1])

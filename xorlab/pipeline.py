@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from xorlab import __version__
-from xorlab.config import SETTING_NAMES
+from xorlab.config import SETTING_NAMES, SETTINGS
 from xorlab.errors import ResultsError, SpecError
 from xorlab.execution import RunOptions, open_backend
 from xorlab.result import RunResult
@@ -68,9 +68,13 @@ def check_compatible(folder: Path, spec: Spec) -> None:
         old_fixed = tomllib.loads(old_path.read_text()).get("train", {})
     except (OSError, tomllib.TOMLDecodeError):
         return
+    new_fixed = spec.to_dict()["train"]
+    for key, setting in SETTINGS.items():  # a spec.toml of 0.1 has none of the later settings
+        if setting.since != "0.1" and key not in old_fixed and key not in spec.params:
+            old_fixed[key] = setting.default
     differ = [
         f"{key} = {old_fixed[key]!r} -> {value!r}"
-        for key, value in spec.fixed.items()
+        for key, value in new_fixed.items()
         if key in old_fixed and old_fixed[key] != value
     ]
     if differ:

@@ -171,7 +171,11 @@ def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequen
         0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
     )
     table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
-    fixed = {s: summary[s].iloc[0] for s in SETTING_NAMES if s not in settings and len(summary)}
+    fixed = {
+        s: summary[s].iloc[0]
+        for s in SETTING_NAMES
+        if s not in settings and len(summary) and not pd.isna(summary[s].iloc[0])
+    }
     counts = meta.get("statuses", {})
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'

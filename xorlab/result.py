@@ -63,16 +63,15 @@ def summarize_curve(
     weights_finite: bool,
     train_seconds: float = 0.0,
     every_pattern: bool = True,
+    solved_since: int | None = None,
 ) -> RunResult:
     """Turn a run's logged curve into its metrics. `diverged`: NaN/inf in the loss or the
-    weights, or a final loss that blew up past BLOWN_UP_LOSS. `solved`: every sample right at
-    the end, on data that hold all four XOR patterns (`every_pattern`)."""
+    weights, or a final loss that blew up past BLOWN_UP_LOSS. `solved`: the solve criterion
+    (every output within solve_margin of its target) held from epoch `solved_since` to the
+    end, on data that hold all four XOR patterns (`every_pattern`)."""
     diverged = not weights_finite or not np.isfinite(loss).all() or loss[-1] > BLOWN_UP_LOSS
-    solved = not diverged and every_pattern and accuracy[-1] == 1.0
-    epochs_to_solve = None
-    if solved:
-        unsolved = np.flatnonzero(accuracy < 1.0)
-        epochs_to_solve = int(epoch[unsolved[-1] + 1] if unsolved.size else epoch[0])
+    solved = not diverged and every_pattern and solved_since is not None
+    epochs_to_solve = solved_since if solved else None
     return RunResult(
         config=config,
         status="diverged" if diverged else "ok",

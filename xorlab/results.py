@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xorlab.analysis import summary_table
+from xorlab.analysis import blank_inapplicable, summary_table
 from xorlab.config import SETTINGS
 from xorlab.errors import ResultsError
 from xorlab.store import STATUSES
@@ -71,10 +71,7 @@ def read_runs(path: Path) -> pd.DataFrame:
         if name not in runs.columns:
             runs[name] = setting.default
         elif setting.kind in (int, float):
-            values = _numeric(runs, name, path, integer=setting.kind is int)
-            runs[name] = values.astype("int64" if setting.kind is int else float)
-        else:
-            runs[name] = runs[name].astype(str)
+            runs[name] = _numeric(runs, name, path, integer=setting.kind is int)
     runs["seed"] = _numeric(runs, "seed", path, integer=True).astype("int64")
     for name in FLOAT_METRICS:
         if name in runs.columns:
@@ -88,6 +85,7 @@ def read_runs(path: Path) -> pd.DataFrame:
             f"{path}: column 'solved', row {row + 2}: {runs['solved'].iloc[row]!r} is not True or False"
         )
     runs["solved"] = solved.astype(bool)
+    blank_inapplicable(runs)  # and types every setting
     unknown = ~runs["status"].isin(STATUSES)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])

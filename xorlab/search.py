@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from xorlab.config import RunConfig, coerce
+from xorlab.config import SETTINGS, RunConfig, applicable, coerce
 from xorlab.errors import SpecError
 
 
@@ -64,8 +64,26 @@ def _make_config(seed: int, fixed: Mapping[str, Any], swept: Mapping[str, Any]) 
     return RunConfig(seed=seed, **fixed, **swept)
 
 
+def _linked_groups(keys: Sequence[str]) -> list[list[str]]:
+    """The swept keys in groups that condition each other (momentum with optimizer, say),
+    each group sorted and the groups ordered by their first key; a lone key is its own group."""
+    group = {key: {key} for key in keys}
+    for key in keys:
+        for parent in SETTINGS[key].when:
+            if parent in group and group[parent] is not group[key]:
+                merged = group[parent] | group[key]
+                for member in merged:
+                    group[member] = merged
+    unique = {id(g): sorted(g) for g in group.values()}
+    return sorted(unique.values())
+
+
 class GridSearch(Sequence[RunConfig]):
-    """The cartesian product of every swept list (keys sorted, last key fastest) x seeds."""
+    """The cartesian product of every swept list (keys sorted, last key fastest) x seeds.
+
+    Settings that condition each other vary together as one factor, in the place of their first
+    key, and their combinations in which a setting does not apply collapse: optimizer
+    ["gd", "momentum"] x momentum [0.5, 0.9] is 3 configurations, not 4."""
 
     def __init__(
         self,
@@ -73,13 +91,22 @@ class GridSearch(Sequence[RunConfig]):
         seeds: Sequence[int],
         fixed: Mapping[str, Any],
     ) -> None:
-        self.keys = sorted(params)
-        self.values = [list(params[k]) for k in self.keys]
         self.seeds = seeds
         self.fixed = dict(fixed)
+        self.factors: list[list[dict[str, Any]]] = []  # each: the distinct partial settings
+        self.collapsed: list[tuple[list[str], int, int]] = []  # keys, combinations, distinct
+        for keys in _linked_groups(sorted(params)):
+            combos = [dict(zip(keys, c)) for c in itertools.product(*(params[k] for k in keys))]
+            distinct = {}
+            for combo in combos:
+                given = applicable({**self.fixed, **combo})
+                distinct.setdefault(tuple(given[k] for k in keys), combo)
+            if len(distinct) < len(combos):
+                self.collapsed.append((keys, len(combos), len(distinct)))
+            self.factors.append(list(distinct.values()))
 
     def __len__(self) -> int:
-        return math.prod(len(v) for v in self.values) * len(self.seeds)
+        return math.prod(len(f) for f in self.factors) * len(self.seeds)
 
     def __getitem__(self, index: int) -> RunConfig:  # type: ignore[override]
         if not -len(self) <= index < len(self):
@@ -87,14 +114,14 @@ class GridSearch(Sequence[RunConfig]):
         index %= len(self)
         index, seed_index = divmod(index, len(self.seeds))
         swept = {}
-        for key, values in zip(reversed(self.keys), reversed(self.values)):
-            index, i = divmod(index, len(values))
-            swept[key] = values[i]
+        for factor in reversed(self.factors):
+            index, i = divmod(index, len(factor))
+            swept.update(factor[i])
         return _make_config(self.seeds[seed_index], self.fixed, swept)
 
     def __iter__(self) -> Iterator[RunConfig]:
-        for combo in itertools.product(*self.values):
-            swept = dict(zip(self.keys, combo))
+        for parts in itertools.product(*self.factors):
+            swept = {k: v for part in parts for k, v in part.items()}
             for seed in self.seeds:
                 yield _make_config(seed, self.fixed, swept)
 
@@ -123,7 +150,8 @@ class RandomSearch(Sequence[RunConfig]):
                     swept[key] = coerce(key, space.sample(rng))
                 else:
                     swept[key] = space[int(rng.integers(len(space)))]
-            configurations.setdefault(tuple(swept.items()), swept)
+            given = applicable({**fixed, **swept})  # a setting that does not apply is no value
+            configurations.setdefault(tuple(given[k] for k in sorted(params)), swept)
         self.configurations = list(configurations.values())
         self.seeds = seeds
         self.fixed = dict(fixed)

@@ -94,7 +94,10 @@ class Spec:
             run["address"] = self.run.address
         if self.run.imports:
             run["imports"] = list(self.run.imports)
-        return {"sweep": sweep, "params": params, "train": dict(self.fixed), "run": run}
+        train = {
+            k: v for k, v in self.fixed.items() if _applies_to_some_run(k, self.params, self.fixed)
+        }
+        return {"sweep": sweep, "params": params, "train": train, "run": run}
 
 
 class _Reader:
@@ -186,7 +189,26 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
                 raise reader.error("train", key, str(error)) from None
         else:
             fixed[key] = setting.default
+    for section, given in (("train", train), ("params", swept)):
+        for key in given:
+            if not _applies_to_some_run(key, swept, fixed):
+                raise reader.error(
+                    section,
+                    key,
+                    f"applies only when {SETTINGS[key].condition}, and no run of this spec has "
+                    "that; remove it or set what it depends on",
+                )
     return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
+
+
+def _applies_to_some_run(key: str, swept: Mapping[str, Any], fixed: Mapping[str, Any]) -> bool:
+    """Whether some run of the spec has a value for the setting (its conditions are on
+    categorical settings, each swept over a list or fixed)."""
+    for parent, allowed in SETTINGS[key].when.items():
+        possible = swept[parent] if parent in swept else [fixed[parent]]
+        if not any(value in allowed for value in possible):
+            return False
+    return True
 
 
 SWEEP_RULES: dict[str, Any] = {

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from xorlab.config import RunConfig
+from xorlab.config import SETTING_NAMES, RunConfig
 from xorlab.errors import FolderLocked, ResultsError
 from xorlab.result import METRICS, RunResult
 
@@ -145,7 +145,8 @@ def _number_or_none(value: Any) -> bool:
 
 def record_problem(record: Any) -> str | None:
     """What is wrong with a journal record, or None when it is whole: every field of the right
-    type, curves of equal lengths, and a configuration that hashes to its run_id."""
+    type, curves of equal lengths, and a configuration that hashes to its run_id. A whole
+    record of an older release gets the settings added since filled in (at their defaults)."""
     if not isinstance(record, dict):
         return "not a JSON object"
     missing = [key for key in RECORD_KEYS if key not in record]
@@ -176,6 +177,8 @@ def record_problem(record: Any) -> str | None:
         return f"not a run configuration ({error})"
     if config.run_id != record["run_id"]:
         return "its settings do not match its run_id"
+    for name in SETTING_NAMES:  # a record of an older release lacks the later settings
+        record.setdefault(name, getattr(config, name))
     return None
 
 

@@ -136,23 +136,35 @@ def train_sklearn(config: RunConfig) -> float:
     return model.loss_
 
 
-def training_throughput(hidden: int, dtype: str, epochs: int = 2000, repeat: int = 3) -> float:
-    """Model-epochs per second on one core: one cache-sized batch per activation, in-process;
-    the best of `repeat` timings of each (as timeit does: the others met interference)."""
-    from xorlab.engine import batch_size, train_batch
+def training_throughput(probe: RunConfig, repeat: int = 3, solve_check: bool = True) -> float:
+    """Model-epochs per second on one core for runs like `probe`: one cache-sized batch per
+    activation, in-process; the best of `repeat` timings of each (as timeit does: the others
+    met interference)."""
+    from xorlab.engine import runs_per_batch, train_batch
 
     total_time, total = 0.0, 0
     for activation in ("sigmoid", "tanh", "relu"):
-        probe = RunConfig(seed=0, hidden=hidden, activation=activation, dtype=dtype, epochs=epochs)
-        configs = [replace(probe, seed=s, lr=1.0) for s in range(batch_size(probe))]
+        like = replace(probe, activation=activation)
+        configs = [replace(like, seed=s) for s in range(runs_per_batch(like))]
         timings = []
         for _ in range(repeat):
             start = time.perf_counter()
-            train_batch(configs)
+            train_batch(configs, solve_check=solve_check)
             timings.append(time.perf_counter() - start)
         total_time += min(timings)
-        total += len(configs) * epochs
+        total += len(configs) * probe.epochs
     return total / total_time
+
+
+PROTOCOLS = {  # label -> settings, trained at hidden 8, float64
+    "gd (full batch)": {},
+    "gd, no per-epoch solve check": {},
+    "momentum": {"optimizer": "momentum"},
+    "nesterov": {"optimizer": "nesterov"},
+    "adam": {"optimizer": "adam", "lr": 0.01},
+    "mini-batches of 100 (10 updates/epoch)": {"batch_size": 100},
+    "truth_table (4 samples)": {"data": "truth_table"},
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,12 +267,21 @@ def _bench(args) -> int:
         "sigmoid/tanh/relu together, best of 3):"
     )
     print(f"  {'hidden':>6}  {'float64':>9}  {'float32':>9}")
+    epochs = args.throughput_epochs
     for hidden in (2, 8, 32):
-        rates = [
-            training_throughput(hidden, dtype, args.throughput_epochs)
-            for dtype in ("float64", "float32")
-        ]
+        probe = RunConfig(seed=0, hidden=hidden, lr=1.0, epochs=epochs)
+        rates = [training_throughput(replace(probe, dtype=d)) for d in ("float64", "float32")]
         print(f"  {hidden:>6}  {rates[0] / 1e6:>8.2f}M  {rates[1] / 1e6:>8.2f}M")
+    print(
+        "training protocols, one core, hidden 8, float64, model-epochs/s (share of full-batch gd):"
+    )
+    probe = RunConfig(seed=0, hidden=8, lr=1.0, epochs=epochs)
+    gd = None
+    for label, settings in PROTOCOLS.items():
+        check = "no per-epoch" not in label
+        rate = training_throughput(replace(probe, **settings), solve_check=check)
+        gd = gd or rate
+        print(f"  {label:<40} {rate / 1e6:>7.2f}M  {rate / gd:>6.0%}")
     return 0
 
 

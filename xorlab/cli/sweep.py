@@ -120,6 +120,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
     if options.backend == "loky" and options.n_jobs > cpu_count():
         print(f"note: n_jobs = {options.n_jobs}, but {cpu_count()} cores: using {cpu_count()}")
+    _say_collapsed(spec.space())
     progress = _Progress(enabled=not args.no_progress)
     try:
         report = run_sweep(
@@ -141,12 +142,24 @@ def _sweep(args: argparse.Namespace) -> int:
 def _dry_run(spec) -> int:
     space = spec.space()
     print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
+    _say_collapsed(space)
     for config in (space[i] for i in range(min(5, len(space)))):
         swept = ", ".join(f"{k}={getattr(config, k)!r}" for k in spec.params)
         print(f"  {config.run_id}  seed={config.seed}  {swept}")
     if len(space) > 5:
         print(f"  ... and {len(space) - 5} more")
     return 0
+
+
+def _say_collapsed(space) -> None:
+    """Say which settings that do not apply made grid combinations collapse."""
+    from xorlab.config import SETTINGS
+
+    for keys, combinations, distinct in getattr(space, "collapsed", ()):
+        why = "; ".join(
+            f"{k} applies only when {SETTINGS[k].condition}" for k in keys if SETTINGS[k].when
+        )
+        print(f"  {' x '.join(keys)}: {combinations} combinations, {distinct} distinct ({why})")
 
 
 class _Progress:

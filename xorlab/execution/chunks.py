@@ -15,7 +15,7 @@ from itertools import groupby
 from joblib import cpu_count
 
 from xorlab.config import RunConfig
-from xorlab.engine import batch_size, train_batch
+from xorlab.engine import runs_per_batch, train_batch
 from xorlab.result import RunResult, failed_result
 
 CHUNKS_PER_WORKER = 4  # enough for load balance and a moving progress bar
@@ -39,9 +39,11 @@ def train_chunk(configs: Sequence[RunConfig], imports: Sequence[str] = ()) -> li
 
 
 def run_cost(config: RunConfig) -> float:
-    """Relative cost of one run: epochs x hidden units x patterns (plus fixed overhead)."""
-    patterns = config.samples if config.noise > 0 else 4
-    return config.epochs * (config.hidden + 2) * patterns + 5000
+    """Relative cost of one run: updates x hidden units x rows (plus fixed overhead)."""
+    samples = config.samples if config.data == "random" else 4
+    steps = math.ceil(samples / config.batch_size) if config.batch_size else 1
+    passes = steps + 1 if config.optimizer == "nesterov" else steps  # + the look-ahead
+    return config.epochs * passes * (config.hidden + 2) * config.patterns + 5000
 
 
 def make_chunks(configs: Sequence[RunConfig], workers: int) -> list[list[RunConfig]]:
@@ -54,7 +56,7 @@ def make_chunks(configs: Sequence[RunConfig], workers: int) -> list[list[RunConf
     for _, group in groupby(ordered, key=lambda c: c.batch_key):
         runs = list(group)
         size = round(target / run_cost(runs[0]))
-        size = max(MIN_CHUNK_RUNS, min(size, batch_size(runs[0])))
+        size = max(MIN_CHUNK_RUNS, min(size, runs_per_batch(runs[0])))
         pieces = max(1, len(runs) // size)
         step = math.ceil(len(runs) / pieces)
         chunks.extend(runs[i : i + step] for i in range(0, len(runs), step))
