@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.test_protocols import PROTOCOL_SPEC
 from tests.test_resilience import (
     SLOW_RUNS,
     SLOW_SPEC,
@@ -23,6 +25,7 @@ from tests.test_resilience import (
     start_sweep,
     wait_for,
 )
+from xorlab.spec import parse_spec
 
 pytest.importorskip("distributed")
 
@@ -105,17 +108,19 @@ def numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
-def test_a_real_cluster_gives_the_local_backends_numbers(cluster, tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", [TINY_SPEC, PROTOCOL_SPEC], ids=["tiny", "protocols"])
+def test_a_real_cluster_gives_the_local_backends_numbers(cluster, tmp_path: Path, text) -> None:
     address, _ = cluster
-    spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY_SPEC)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    name = parse_spec(tomllib.loads(text), spec).name
     remote = sweep_on(address, spec, tmp_path / "dask", "--no-figures")
     assert remote.returncode == 0, remote.stderr
     local = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "local"), "--no-figures")
     assert local.returncode == 0, local.stderr
-    for a, b in zip(numbers(tmp_path / "dask" / "tiny"), numbers(tmp_path / "local" / "tiny")):
+    for a, b in zip(numbers(tmp_path / "dask" / name), numbers(tmp_path / "local" / name)):
         pd.testing.assert_frame_equal(a, b)
-    assert json.loads((tmp_path / "dask" / "tiny" / "meta.json").read_text())["backend"] == "dask"
+    assert json.loads((tmp_path / "dask" / name / "meta.json").read_text())["backend"] == "dask"
 
 
 def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> None:
