@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from xorlab.config import format_value
+from xorlab.config import SETTING_NAMES, format_value
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -72,8 +72,8 @@ def _best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Runs of the configuration that solves best (then lowest median loss) for each key."""
     others = [
         c
-        for c in ("lr", "init_scale", "epochs", "loss", "samples", "noise", "dtype", "log_every")
-        if c in runs and c not in keys and runs[c].nunique() > 1
+        for c in SETTING_NAMES
+        if c in runs and c not in keys and runs[c].nunique(dropna=False) > 1
     ]
     keys = list(keys)
     if not others:
@@ -88,15 +88,28 @@ def _best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return runs.merge(config[keys + others], on=keys + others)
 
 
+def blanks_as_dash(values: pd.Series) -> pd.Series:
+    """A setting's values with '-' where it does not apply (empty), so that such runs get
+    their own row, column or panel instead of vanishing from a groupby."""
+    return values.astype(object).where(values.notna(), "-") if values.isna().any() else values
+
+
+def levels(values: pd.Series) -> list:
+    """The distinct values in order, '-' (does not apply) last."""
+    present = values[values != "-"].unique().tolist()
+    return sorted(present) + (["-"] if len(present) < values.nunique() else [])
+
+
 def solve_rate_heatmap(
     runs: pd.DataFrame, rows: str = "hidden", columns: str = "lr", ax: Axes | None = None
 ) -> Axes:
     """Share of seeds that solved XOR for each (rows, columns) cell, with k/n in the cell."""
     ax = _new_axes(ax)
+    runs = runs.assign(**{rows: blanks_as_dash(runs[rows]), columns: blanks_as_dash(runs[columns])})
     finished = runs[runs["status"] != "failed"]
     table = finished.groupby([rows, columns])["solved"].agg(["sum", "size"]).reset_index()
-    row_values = sorted(runs[rows].unique())
-    col_values = sorted(runs[columns].unique())
+    row_values = levels(runs[rows])
+    col_values = levels(runs[columns])
     solved = table.pivot(index=rows, columns=columns, values="sum").reindex(
         row_values, columns=col_values
     )
@@ -123,8 +136,9 @@ def heatmap_figure(
     runs: pd.DataFrame, rows: str, columns: str, panels: str | None, facet: str | None = None
 ) -> Figure:
     """Solve-rate heatmaps: one column of panels per `panels` value, one row per `facet` value."""
-    panel_values = sorted(runs[panels].unique()) if panels else [None]
-    facet_values = sorted(runs[facet].unique()) if facet else [None]
+    runs = runs.assign(**{k: blanks_as_dash(runs[k]) for k in (panels, facet) if k})
+    panel_values = levels(runs[panels]) if panels else [None]
+    facet_values = levels(runs[facet]) if facet else [None]
     figure, axes = _panels(len(panel_values), width=4.0, rows=len(facet_values), colorbar=True)
     for r, facet_value in enumerate(facet_values):
         for c, value in enumerate(panel_values):
@@ -144,7 +158,7 @@ def heatmap_figure(
     _shared_colorbar(figure, axes[0, 0].images[0], "solve rate (seeds solved / seeds)")
     pooled = [
         k
-        for k in ("init_scale", "epochs", "loss", "samples", "noise", "dtype")
+        for k in SETTING_NAMES
         if k in runs and runs[k].nunique() > 1 and k not in (rows, columns, panels, facet)
     ]
     note = f"; pooled over {', '.join(pooled)}" if pooled else ""
@@ -183,7 +197,11 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     figure, axes = _panels(len(activations), sharey=True)
     colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
     best = _best_per_group(runs, ["activation", "hidden"])
-    varying = [k for k in ("lr", "init_scale") if k in runs and runs[k].nunique() > 1]
+    varying = [
+        k
+        for k in SETTING_NAMES
+        if k not in ("activation", "hidden") and k in best and best[k].nunique() > 1
+    ]
     # When runs solve in the first tenth of training, a log epoch axis shows how they got there.
     solved_at = best["epochs_to_solve"].dropna()
     early = len(solved_at) and solved_at.median() < 0.1 * runs["epochs"].max()
@@ -192,7 +210,7 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             chosen = best[(best["activation"] == activation) & (best["hidden"] == hidden)]
             if chosen.empty:
                 continue
-            detail = ", ".join(f"{k} {chosen[k].iloc[0]:.3g}" for k in varying)
+            detail = ", ".join(f"{k} {format_value(chosen[k].iloc[0])}" for k in varying)
             label = f"hidden {hidden}" + (f" ({detail})" if detail else "")
             loss_band(curves, chosen["run_id"], label, colors[hidden], ax)
         ax.set_yscale("log")

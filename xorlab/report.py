@@ -9,7 +9,7 @@ from xorlab.config import SETTING_NAMES, format_value
 
 def varying_settings(summary: pd.DataFrame) -> list[str]:
     """Settings that differ between configurations (the swept ones)."""
-    return [s for s in SETTING_NAMES if s in summary and summary[s].nunique(dropna=False) > 1]
+    return [s for s in SETTING_NAMES if s in summary and summary[s].nunique() > 1]
 
 
 def best_table(summary: pd.DataFrame, n: int = 5) -> str:
