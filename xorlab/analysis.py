@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from xorlab.config import SETTING_NAMES, SETTINGS, format_value
-from xorlab.result import METRICS
+from xorlab.diagnosis import OUTCOMES
+from xorlab.result import DIAGNOSIS, METRICS
 from xorlab.stats import wilson_interval
 
-RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS)
+RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS, *DIAGNOSIS)
+OUTCOME_COLUMNS = tuple(f"outcome_{name}" for name in OUTCOMES)
 SUMMARY_METRICS = (
     "n_seeds",
     "solve_rate",
@@ -25,6 +27,7 @@ SUMMARY_METRICS = (
     "epochs_to_solve_median",
     "diverged",
     "failed",
+    *OUTCOME_COLUMNS,
 )
 
 
@@ -99,6 +102,7 @@ def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -
         _failed=runs["status"] == "failed",
         _ok_loss=runs["final_loss"].where(runs["status"] == "ok"),
         _ets=runs["epochs_to_solve"].astype(float),
+        **{f"outcome_{name}": runs["outcome"] == name for name in OUTCOMES},
     )
     grouped = frame.groupby(settings, sort=False, dropna=False)
     summary = grouped.agg(
@@ -112,6 +116,7 @@ def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -
         epochs_to_solve_median=("_ets", "median"),
         diverged=("_diverged", "sum"),
         failed=("_failed", "sum"),
+        **{column: (column, "sum") for column in OUTCOME_COLUMNS},
     ).reset_index()
     with np.errstate(invalid="ignore", divide="ignore"):
         summary["solve_rate"] = summary["_solved"] / summary["_finished"]

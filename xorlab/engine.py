@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from functools import cache
 from itertools import groupby
 
 import numpy as np
 
 from xorlab.config import RunConfig
+from xorlab.diagnosis import TAIL, Evidence, diagnose
 from xorlab.nn import (
     ACTIVATIONS,
     ADAM_BETA2,
@@ -97,6 +99,7 @@ class _Data:
         self.samples = np.array([p.bits.shape[1] for p in problems], dtype=np.float64)
         codes = [p.codes for p in problems]
         pattern_counts = np.stack([np.bincount(c, minlength=4) for c in codes], axis=1)
+        self.pattern_present = (pattern_counts > 0).T.tolist()  # per run, 00 01 10 11
         self.every_pattern = (pattern_counts > 0).all(axis=0).tolist()
         if self.reduced:
             self.codes = np.stack(codes, axis=1)  # (samples, M)
@@ -301,6 +304,27 @@ def _activation_slices(configs: Sequence[RunConfig]) -> list[tuple[Activation, s
     return slices
 
 
+def _on_patterns(net: _Net, activations) -> tuple[np.ndarray, np.ndarray]:
+    """The activation's slope on each hidden unit (4, H, M) and the output (4, M), on the 4
+    clean XOR patterns 00 01 10 11, at the net's parameters (in float64)."""
+    u, v, b = (x.astype(np.float64) for x in (net.u, net.v, net.b))
+    Z1 = np.stack([b, b + v, b + u, b + u + v])
+    A1, slopes = np.empty_like(Z1), np.empty_like(Z1)
+    for activation, part in activations:
+        A1[..., part] = activation.value(Z1[..., part])
+        slopes[..., part] = activation.derivative(Z1[..., part], A1[..., part])
+    Z2 = np.einsum("phm,hm->pm", A1, net.w.astype(np.float64)) + net.c.astype(np.float64)
+    return slopes, sigmoid(Z2)
+
+
+@cache
+def _peak_slope(activation: str) -> float:
+    """The steepest slope of an activation (sigmoid 0.25, tanh and relu 1)."""
+    z = np.linspace(-3, 3, 601)
+    function = ACTIVATIONS[activation]
+    return float(function.derivative(z, function.value(z)).max())
+
+
 def _train_lockstep(
     configs: Sequence[RunConfig], keep_weights: bool, solve_check: bool = True
 ) -> list[RunResult]:
@@ -334,6 +358,8 @@ def _train_lockstep(
     within = np.empty(net.Z2.shape, bool)
     solved_now = np.empty(runs, bool)
     last_unsolved = np.full(runs, -1)
+    tail_from = max(0, first.epochs + 1 - TAIL)
+    tail_loss = np.empty((first.epochs + 1 - tail_from, runs))
     row = 0
     with np.errstate(all="ignore"):
         for epoch in range(first.epochs + 1):
@@ -345,6 +371,9 @@ def _train_lockstep(
                 np.logical_or(within, data.absent, out=within)
                 np.logical_and.reduce(within, axis=0, out=solved_now)
                 np.copyto(last_unsolved, epoch, where=~solved_now)
+            if epoch >= tail_from:
+                per_row = loss.value(net.Z2, net.A2, data.y)
+                tail_loss[epoch - tail_from] = (per_row * data.mean_weights).sum(axis=0)
             if is_logged[epoch]:
                 per_row = loss.value(net.Z2, net.A2, data.y)
                 curve_loss[row] = (per_row * data.mean_weights).sum(axis=0)
@@ -362,6 +391,9 @@ def _train_lockstep(
                 ahead.backward(loss, weights)
                 optimizer.step(ahead.grad)
         finite = np.isfinite(net.theta).all(axis=0)
+        net.backward(loss, data.mean_weights)  # the full-batch gradient of the mean loss
+        grad_norm = np.sqrt((net.grad.astype(np.float64) ** 2).sum(axis=0))
+        slopes, outputs = _on_patterns(net, activations)
     seconds = (time.perf_counter() - start_time) / n_real
     results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
     for i, config in enumerate(configs[:n_real]):
@@ -376,6 +408,20 @@ def _train_lockstep(
             data.every_pattern[i],
             None if since > first.epochs else since,
         )
+        evidence = Evidence(
+            slopes=slopes[:, :, i],
+            peak_slope=_peak_slope(config.activation),
+            relu=config.activation == "relu",
+            outputs=outputs[:, i],
+            present=~data.absent[:, i] if data.reduced else np.asarray(data.pattern_present[i]),
+            grad_norm=float(grad_norm[i]),
+            curve_epoch=log_at,
+            curve_loss=result.curve_loss,
+            tail_loss=tail_loss[:, i],
+            loss=config.loss,
+            margin=config.solve_margin,
+        )
+        result.diagnosis = diagnose(evidence, result.status, result.solved)
         if keep_weights:
             result.weights = {
                 "W1": np.stack([net.u[:, i], net.v[:, i]], axis=1).astype(np.float64),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from xorlab.analysis import configuration_label, decision_surfaces
+from xorlab.analysis import configuration_label, decision_surfaces, same_configuration
 from xorlab.config import SETTING_NAMES
 from xorlab.errors import ResultsError
 from xorlab.figures import (
@@ -25,10 +25,12 @@ from xorlab.figures import (
     decision_boundaries_figure,
     heatmap_figure,
     loss_curves_figure,
+    outcome_figure,
+    outcome_shares,
     scatter_figure,
     seeds_figure,
 )
-from xorlab.report import best_sentences, varying_settings
+from xorlab.report import best_sentences, failure_sentences, varying_settings
 from xorlab.store import write_text, write_with
 
 REPORT = "report.html"
@@ -124,13 +126,31 @@ def render(
         settings = [s for s in varying_settings(summary) if s in swept] or swept
         makers = figure_set(runs, curves, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
+        makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
         written += write_figures(figures_folder, makers)
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
-    page = report_html(folder, summary, spec, figures=_figure_order(p.name for p in written))
+    page = report_html(folder, summary, spec, _figure_order(p.name for p in written), runs)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
+
+
+def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
+    """How the runs of each configuration group ended (None for a folder of 0.1: no outcomes)."""
+    if runs["outcome"].isna().all():
+        return None
+    ordered = sorted(settings, key=lambda s: (s != "activation", s != "hidden", s != "lr"))
+    return outcome_figure(*outcome_shares(runs, ordered))
+
+
+def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Each configuration's worst run (highest final loss, unsolved first) for a replay."""
+    ranked = runs.assign(_rank=runs["final_loss"].fillna(float("inf")) + ~runs["solved"] * 1e300)
+    return [
+        ranked[same_configuration(ranked, row)].sort_values("_rank")["run_id"].iloc[-1]
+        for _, row in summary.iterrows()
+    ]
 
 
 def _decision_figure(runs: pd.DataFrame, summary: pd.DataFrame, settings: list[str]):
@@ -145,6 +165,7 @@ FIGURE_CAPTIONS = {
     "seeds.png": "Every seed: how fast it solved, and where the stuck ones ended.",
     "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
     "settings_scatter.png": "Random search: final loss against each sampled setting.",
+    "outcomes.png": "How the runs of each configuration group ended (see the README's outcomes).",
 }
 
 
@@ -154,8 +175,15 @@ NO_FIGURES = (
 )
 
 
-def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequence[str]) -> str:
-    """A self-contained page: best configurations in words, figures, summary table, spec, meta."""
+def report_html(
+    folder: Path,
+    summary: pd.DataFrame,
+    spec: dict,
+    figures: Sequence[str],
+    runs: pd.DataFrame | None = None,
+) -> str:
+    """A self-contained page: best configurations in words, why runs failed, figures, the
+    summary table, spec and meta."""
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     settings = varying_settings(summary)
@@ -170,6 +198,17 @@ def report_html(folder: Path, summary: pd.DataFrame, spec: dict, figures: Sequen
     table.insert(
         0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
     )
+    failures = ""
+    if runs is not None and len(runs) and runs["outcome"].notna().any():
+        table["worst run"] = worst_runs(runs, table)
+        why = "".join(f"<li>{html.escape(s)}</li>" for s in failure_sentences(runs, summary))
+        failures = (
+            f"<h2>Why runs failed</h2><ul>{why or '<li>every run solved XOR</li>'}</ul>"
+            "<p>Outcomes are defined in the README (<code>outcome</code> column of runs.csv). "
+            "See any run's whole story with <code>python -m xorlab.replay "
+            f"{html.escape(str(folder))} RUN_ID</code>; the summary table names each "
+            "configuration's worst run.</p>"
+        )
     table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
     fixed = {
         s: summary[s].iloc[0]
@@ -197,6 +236,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 <p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
 {counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
 <h2>Best configurations</h2><ul>{sentences}</ul>
+{failures}
 <p>Tables: {tables}</p>
 <h2>Figures</h2>{figure_html or NO_FIGURES.format(folder=html.escape(str(folder)))}
 <h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>

@@ -64,3 +64,55 @@ def best_sentences(summary: pd.DataFrame, limit: int = 4) -> list[str]:
         if len(sentences) >= limit:
             break
     return sentences
+
+
+OUTCOME_WORDS = {  # outcome -> (what the runs did, what would likely help)
+    "diverged": ("blew up (NaN/inf or a huge loss)", "a smaller lr would help"),
+    "dead_units": (
+        "ended with fewer than 2 live relu units",
+        "more hidden units, a smaller lr or another activation would help",
+    ),
+    "saturated": (
+        "ended with their hidden units saturated",
+        "a smaller lr or init_scale would help",
+    ),
+    "plateau": (
+        "are still on the chance plateau",
+        "more epochs, a larger lr or a larger init_scale would help",
+    ),
+    "local_minimum": (
+        "stopped in a local minimum with patterns wrong",
+        "another seed, more hidden units or momentum would help",
+    ),
+    "oscillating": ("ended oscillating", "a smaller lr would help"),
+    "slow": ("were still improving when training stopped", "more epochs would help"),
+    "other": ("ended unsolved for no reason xorlab recognizes", ""),
+}
+
+
+def failure_sentences(runs: pd.DataFrame, summary: pd.DataFrame, limit: int = 6) -> list[str]:
+    """Why runs failed, in words: for the configurations with the most unsolved runs, what most
+    of them did and what would likely help, e.g. "sigmoid, hidden 4, lr 0.1: 10/10 runs are
+    still on the chance plateau after 3000 epochs (and still improving slowly): more epochs, a
+    larger lr or a larger init_scale would help"."""
+    from xorlab.analysis import configuration_label, same_configuration
+    from xorlab.diagnosis import FAILURES
+
+    settings = varying_settings(summary)
+    counts = summary[[f"outcome_{name}" for name in FAILURES]]
+    failing = summary.assign(_failures=counts.sum(axis=1))
+    failing = failing[failing["_failures"] > 0].sort_values("_failures", ascending=False)
+    sentences = []
+    for _, row in failing.head(limit).iterrows():
+        outcome = counts.loc[row.name].idxmax().removeprefix("outcome_")
+        what, helps = OUTCOME_WORDS[outcome]
+        these = runs[same_configuration(runs, row) & (runs["outcome"] == outcome)]
+        label = configuration_label(row, settings) or "every run"
+        detail = f" after {int(row['epochs'])} epochs"
+        if outcome == "plateau" and (these["loss_change"] < 0).mean() > 0.5:
+            detail += " (and still improving slowly)"
+        sentences.append(
+            f"{label}: {int(counts.loc[row.name].max())}/{int(row['n_seeds'])} runs {what}"
+            f"{detail}" + (f": {helps}." if helps else ".")
+        )
+    return sentences

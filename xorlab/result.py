@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from xorlab.config import RunConfig
+from xorlab.diagnosis import Diagnosis
 
 BLOWN_UP_LOSS = 1e3  # chance is ln 2 = 0.69; a final loss past this means the run blew up
 
@@ -22,6 +23,7 @@ METRICS = (
     "train_seconds",
     "error",
 )
+DIAGNOSIS = tuple(f.name for f in fields(Diagnosis))  # added in 0.2: a run of 0.1 has none
 
 
 @dataclass
@@ -40,6 +42,7 @@ class RunResult:
     curve_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curve_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     weights: dict[str, np.ndarray] | None = None  # final parameters, only when asked for
+    diagnosis: Diagnosis | None = None  # why it ended as it did (the batched engine's runs)
 
     @property
     def run_id(self) -> str:

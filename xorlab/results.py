@@ -20,6 +20,7 @@ import pandas as pd
 from xorlab.analysis import blank_inapplicable, summary_table
 from xorlab.config import SETTINGS
 from xorlab.errors import ResultsError
+from xorlab.result import DIAGNOSIS
 from xorlab.store import STATUSES
 
 RUNS = "runs.csv"
@@ -27,12 +28,18 @@ CURVES = "curves.csv"
 SPEC = "spec.toml"
 META = "meta.json"
 IDENTITY = ("run_id", "seed", "status", "solved", "final_loss")  # an xorlab runs table has these
-FLOAT_METRICS = ("final_loss", "final_accuracy", "train_seconds")
+FLOAT_METRICS = ("final_loss", "final_accuracy", "train_seconds", "grad_norm", "loss_change")
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+        return pd.read_csv(
+            path,
+            keep_default_na=False,
+            na_values=[""],
+            low_memory=False,
+            dtype={"wrong_patterns": str, "run_id": str},
+        )
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -73,9 +80,13 @@ def read_runs(path: Path) -> pd.DataFrame:
         elif setting.kind in (int, float):
             runs[name] = _numeric(runs, name, path, integer=setting.kind is int)
     runs["seed"] = _numeric(runs, "seed", path, integer=True).astype("int64")
+    for name in DIAGNOSIS:  # a table of 0.1 has no diagnosis
+        if name not in runs.columns:
+            runs[name] = None
     for name in FLOAT_METRICS:
         if name in runs.columns:
             runs[name] = _numeric(runs, name, path)
+    runs["live_units"] = _numeric(runs, "live_units", path, integer=True).astype("Int64")
     if "epochs_to_solve" in runs.columns:
         runs["epochs_to_solve"] = _numeric(runs, "epochs_to_solve", path, True).astype("Int64")
     solved = runs["solved"].map({True: True, False: False, "True": True, "False": False})

@@ -23,8 +23,9 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from xorlab.config import SETTING_NAMES, RunConfig
+from xorlab.diagnosis import OUTCOMES
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import METRICS, RunResult
+from xorlab.result import DIAGNOSIS, METRICS, RunResult
 
 JOURNAL = "journal.jsonl"
 LOCK = ".lock"
@@ -127,12 +128,22 @@ def result_to_record(result: RunResult) -> dict[str, Any]:
         "epochs_to_solve": result.epochs_to_solve,
         "train_seconds": result.train_seconds,
         "error": result.error,
+        **_diagnosis_record(result),
         "curve": {
             "epoch": result.curve_epoch.tolist(),
             "loss": [_json_float(x) for x in result.curve_loss.tolist()],
             "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
         },
     }
+
+
+def _diagnosis_record(result: RunResult) -> dict[str, Any]:
+    if result.diagnosis is None:
+        return dict.fromkeys(DIAGNOSIS)
+    record = asdict(result.diagnosis)
+    for key in ("grad_norm", "loss_change"):
+        record[key] = _json_float(record[key])
+    return record
 
 
 STATUSES = ("ok", "diverged", "failed")
@@ -179,6 +190,10 @@ def record_problem(record: Any) -> str | None:
         return "its settings do not match its run_id"
     for name in SETTING_NAMES:  # a record of an older release lacks the later settings
         record.setdefault(name, getattr(config, name))
+    for name in DIAGNOSIS:  # and the diagnosis
+        record.setdefault(name, None)
+    if record["outcome"] is not None and record["outcome"] not in OUTCOMES:
+        return f"outcome {record['outcome']!r} is not one of {', '.join(OUTCOMES)}"
     return None
 
 

@@ -26,7 +26,7 @@ from xorlab.execution.chunks import effective_workers
 from xorlab.rules import Interval
 from xorlab.spec import RUN_RULES
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "sweeps" / "bench.toml"
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "sweeps" / "bench.toml"
 
 
 def _tree_memory(pid: int) -> tuple[int, int]:
