@@ -8,6 +8,7 @@ COMMANDS = {
     "xorlab.sweep": "run a sweep spec (TOML); resumes by default",
     "xorlab.compare": "compare the runs of two or more sweeps",
     "xorlab.plot": "redraw a results folder's figures and report.html",
+    "xorlab.replay": "retrain one run and show its whole story: why it failed",
     "xorlab.bench": "benchmark the engine against the per-run reference loop",
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xorlab.config import SETTING_NAMES, format_value
+from xorlab.diagnosis import OUTCOMES
 from xorlab.stats import fisher_exact
 
 
@@ -37,6 +38,21 @@ def _per_configuration(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     )
     table["solve_rate"] = table["solved"] / table["n"]
     return table.reset_index(drop=not keys)
+
+
+def outcome_counts(sweeps: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """How many runs of each sweep ended in each outcome (rows: outcomes; a sweep of 0.1 has
+    none), with each later sweep's change from the first."""
+    counts = pd.DataFrame(
+        {
+            name: runs["outcome"].value_counts().reindex(OUTCOMES, fill_value=0)
+            for name, runs in sweeps.items()
+        }
+    )
+    names = list(sweeps)
+    for name in names[1:]:
+        counts[f"change_{name}"] = counts[name] - counts[names[0]]
+    return counts
 
 
 def compare(sweeps: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str], dict[str, dict]]:

@@ -12,11 +12,13 @@ dead_units    relu: fewer than MIN_LIVE_UNITS hidden units have a positive pre-a
               some training pattern (the others pass no gradient on any input, for good)
 saturated     sigmoid/tanh (or any other activation): fewer than MIN_LIVE_UNITS hidden units
               have a slope above LIVE_SLOPE x the activation's steepest slope on some pattern
-plateau       the loss never left chance (ln 2 for bce, 0.25 for mse) by more than
-              PLATEAU_TOLERANCE x chance, and the outputs on the training patterns lie within
-              SAME_OUTPUT of each other: the symmetric small-initialization saddle
+plateau       over the second half of training the loss stayed within PLATEAU_TOLERANCE x
+              chance of chance (ln 2 for bce, 0.25 for mse), and the outputs on the training
+              patterns lie within SAME_OUTPUT of each other: the symmetric saddle that a small
+              initialization starts next to
 local_minimum the loss stopped changing (|change over the last tenth| < STILL x loss) and the
-              gradient norm is below FLAT_GRADIENT, away from chance, with patterns wrong
+              gradient norm is below FLAT_GRADIENT, with the loss more than PLATEAU_TOLERANCE x
+              chance away from chance, and patterns wrong
 oscillating   over the last TAIL epochs the loss rose on at least OSCILLATING_RISES of the
               steps, and went up and down by more than twice its net change
 slow          still improving: the loss fell by more than STILL x loss over the last tenth
@@ -127,6 +129,7 @@ def diagnose(evidence: Evidence, status: str, solved: bool) -> Diagnosis:
     chance = CHANCE.get(evidence.loss, math.log(2))
     present_outputs = evidence.outputs[evidence.present]
     still = abs(change) < STILL * max(abs(final), 1e-12)
+    second_half = loss[np.searchsorted(evidence.curve_epoch, evidence.curve_epoch[-1] / 2) :]
     if solved:
         outcome = "solved"
     elif status == "diverged" or not np.isfinite(final):
@@ -136,11 +139,16 @@ def diagnose(evidence: Evidence, status: str, solved: bool) -> Diagnosis:
     elif live < MIN_LIVE_UNITS:
         outcome = "saturated"
     elif (
-        np.nanmax(np.abs(loss - chance)) <= PLATEAU_TOLERANCE * chance
+        np.nanmax(np.abs(second_half - chance)) <= PLATEAU_TOLERANCE * chance
         and np.ptp(present_outputs) < SAME_OUTPUT
     ):
         outcome = "plateau"
-    elif still and evidence.grad_norm < FLAT_GRADIENT and wrong:
+    elif (
+        still
+        and evidence.grad_norm < FLAT_GRADIENT
+        and abs(final - chance) > PLATEAU_TOLERANCE * chance
+        and wrong
+    ):
         outcome = "local_minimum"
     elif _oscillates(evidence.tail_loss):
         outcome = "oscillating"

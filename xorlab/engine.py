@@ -65,11 +65,16 @@ def runs_per_batch(config: RunConfig) -> int:
 
 
 def train_batch(
-    configs: Sequence[RunConfig], keep_weights: bool = False, solve_check: bool = True
+    configs: Sequence[RunConfig],
+    keep_weights: bool = False,
+    solve_check: bool = True,
+    trace: bool = False,
 ) -> list[RunResult]:
     """Train runs that share one batch_key; results come back in the order given.
 
-    With `keep_weights`, each result also holds its final parameters (W1, b1, W2, b2).
+    With `keep_weights`, each result also holds its final parameters (W1, b1, W2, b2); with
+    `trace`, its parameters after every epoch (`RunResult.trace`, epochs+1 x theta, in the
+    layout [W2, b2, W1[:, 0], W1[:, 1], b1]): for replaying one run, not for sweeps.
     `solve_check=False` skips the per-epoch solve criterion, for the benchmark to measure its
     cost only: no run is then solved.
     """
@@ -78,7 +83,8 @@ def train_batch(
     size = runs_per_batch(configs[0]) if configs else 1
     results: list[RunResult] = []
     for start in range(0, len(configs), size):
-        results.extend(_train_lockstep(configs[start : start + size], keep_weights, solve_check))
+        batch = configs[start : start + size]
+        results.extend(_train_lockstep(batch, keep_weights, solve_check, trace))
     return results
 
 
@@ -326,7 +332,7 @@ def _peak_slope(activation: str) -> float:
 
 
 def _train_lockstep(
-    configs: Sequence[RunConfig], keep_weights: bool, solve_check: bool = True
+    configs: Sequence[RunConfig], keep_weights: bool, solve_check: bool = True, trace: bool = False
 ) -> list[RunResult]:
     """Train up to one cache-sized batch of runs in lock-step."""
     start_time = time.perf_counter()
@@ -358,12 +364,15 @@ def _train_lockstep(
     within = np.empty(net.Z2.shape, bool)
     solved_now = np.empty(runs, bool)
     last_unsolved = np.full(runs, -1)
+    path = np.empty((first.epochs + 1, *net.theta.shape)) if trace else None
     tail_from = max(0, first.epochs + 1 - TAIL)
     tail_loss = np.empty((first.epochs + 1 - tail_from, runs))
     row = 0
     with np.errstate(all="ignore"):
         for epoch in range(first.epochs + 1):
             net.forward()  # at the parameters after `epoch` epochs, on the whole training set
+            if path is not None:
+                path[epoch] = net.theta
             if solve_check:
                 np.subtract(net.A2, data.y, out=off_target)
                 np.abs(off_target, out=off_target)
@@ -422,6 +431,8 @@ def _train_lockstep(
             margin=config.solve_margin,
         )
         result.diagnosis = diagnose(evidence, result.status, result.solved)
+        if path is not None:
+            result.trace = path[:, :, i]
         if keep_weights:
             result.weights = {
                 "W1": np.stack([net.u[:, i], net.v[:, i]], axis=1).astype(np.float64),

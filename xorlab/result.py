@@ -43,6 +43,7 @@ class RunResult:
     curve_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     weights: dict[str, np.ndarray] | None = None  # final parameters, only when asked for
     diagnosis: Diagnosis | None = None  # why it ended as it did (the batched engine's runs)
+    trace: np.ndarray | None = None  # parameters after every epoch, only when asked for
 
     @property
     def run_id(self) -> str:

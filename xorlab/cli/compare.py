@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 def _compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from xorlab.comparison import compare, comparison_figure, unique_names
+    from xorlab.comparison import compare, comparison_figure, outcome_counts, unique_names
     from xorlab.config import format_value
     from xorlab.errors import SpecError
     from xorlab.figures import DPI
@@ -104,6 +104,10 @@ def _compare(args: argparse.Namespace) -> int:
             f"{p:.3g}{' *' if p < 0.05 else ''}" for p in show[f"p_value_{name}"]
         ]
     print(printed.to_string(index=False))
+    outcomes = outcome_counts(sweeps)
+    if outcomes[names].to_numpy().sum():
+        print("how the runs ended (outcome counts; change from the first sweep):")
+        print(outcomes[outcomes[names].sum(axis=1) > 0].to_string())
     for flags, rows in table[table["present_in"] != "all"].groupby("present_in"):
         labels = ", ".join(
             "(" + ", ".join(format_value(r[k]) for k in keys) + ")"

@@ -1,0 +1,102 @@
+"""Command line: python -m xorlab.replay RESULTS_DIR RUN_ID -- one run's whole story.
+
+Retrains the run from its configuration in runs.csv, checks that its final loss equals the
+recorded one bit for bit, prints its diagnosis and evidence, and draws one figure: loss and
+accuracy at every epoch, each hidden unit's pre-activation on the 4 patterns, the output on
+each pattern, and the learned function at a few epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import sys
+from pathlib import Path
+
+from xorlab.cli.base import EXIT_FAILED_RUNS, Parser, run_command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m xorlab.replay", description=__doc__.split(" -- ")[1])
+    parser.add_argument("folder", type=Path, metavar="RESULTS_DIR", help="a results folder")
+    parser.add_argument(
+        "run_id", metavar="RUN_ID", help="a run_id of runs.csv, or its first characters"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for the figure (default: RESULTS_DIR/replays)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(lambda: _replay(build_parser().parse_args(argv)))
+
+
+def find_run(run_ids: list[str], wanted: str) -> str:
+    """The one run_id that starts with `wanted`, or an error naming the closest ones."""
+    from xorlab.errors import SpecError
+
+    matches = [r for r in run_ids if r.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
+        raise SpecError(f"run id {wanted!r} is ambiguous: {len(matches)} runs start so ({shown})")
+    close = difflib.get_close_matches(wanted, run_ids, n=3, cutoff=0.0)
+    hint = f"; the closest: {', '.join(close)}" if close else ""
+    raise SpecError(f"no run {wanted!r} in this folder{hint}")
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from xorlab.config import RunConfig, format_value
+    from xorlab.engine import train_batch
+    from xorlab.results import load
+    from xorlab.store import write_with
+    from xorlab.story import run_story, story_figure
+
+    results = load(args.folder)
+    runs = results.runs
+    run_id = find_run(runs["run_id"].astype(str).tolist(), args.run_id)
+    row = runs[runs["run_id"] == run_id].iloc[0]
+    config = RunConfig.from_mapping(row)
+    (result,) = train_batch([config], trace=True)
+    recorded = float(row["final_loss"])
+    same = (math.isnan(recorded) and math.isnan(result.final_loss)) or (
+        recorded == result.final_loss
+    )
+    settings = ", ".join(
+        f"{name} = {format_value(getattr(config, name))}"
+        for name in config.__dataclass_fields__
+        if getattr(config, name) is not None
+    )
+    print(f"run {run_id}: {settings}")
+    print(
+        f"final loss {result.final_loss!r}: "
+        + ("equal to runs.csv, bit for bit" if same else f"DIFFERS from runs.csv ({recorded!r})")
+    )
+    diagnosis = result.diagnosis
+    solved = f"solved at epoch {result.epochs_to_solve}" if result.solved else "not solved"
+    print(f"outcome: {diagnosis.outcome} ({solved}, status {result.status})")
+    print(
+        f"evidence: live_units = {diagnosis.live_units} of {config.hidden}, "
+        f"grad_norm = {diagnosis.grad_norm:.3g}, "
+        f"wrong_patterns = {diagnosis.wrong_patterns or '(none)'}, "
+        f"loss_change over the last tenth = {diagnosis.loss_change:.3g}"
+    )
+    out = args.out or args.folder / "replays"
+    out.mkdir(parents=True, exist_ok=True)
+    figure = story_figure(run_story(result), f"run {run_id}: {diagnosis.outcome}")
+    path = out / f"replay-{run_id}.png"
+    write_with(path, lambda f: figure.savefig(f, format="png", dpi=100))
+    print(f"wrote {path}")
+    if not same:
+        print(
+            "error: the retrained run does not reproduce runs.csv (another xorlab or numpy?)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
+    return 0
