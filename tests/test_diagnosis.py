@@ -103,7 +103,7 @@ def test_the_pdp_local_minimum() -> None:
 
 
 def evidence(**changes) -> Evidence:
-    """A healthy unsolved run's evidence, changed as given."""
+    """A healthy unsolved run's evidence, changed as given (one run: a runs axis of 1)."""
     values = dict(
         slopes=np.full((4, 3), 0.2),
         peak_slope=0.25,
@@ -114,10 +114,19 @@ def evidence(**changes) -> Evidence:
         curve_epoch=np.arange(0, 1001, 50),
         curve_loss=np.linspace(0.69, 0.3, 21),
         tail_loss=np.linspace(0.302, 0.3, 32),
-        loss="bce",
+        chance=CHANCE["bce"],
         margin=0.5,
     )
-    return Evidence(**{**values, **changes})
+    values |= changes
+    batched = {
+        name: value if name == "curve_epoch" else np.asarray(value)[..., None]
+        for name, value in values.items()
+    }
+    return Evidence(**batched)
+
+
+def diagnose_one(evidence: Evidence, status: str = "ok"):
+    return diagnose(evidence, np.array([status == "diverged"]), np.array([False]))[0]
 
 
 def test_a_network_put_at_a_stationary_point_by_hand_is_a_local_minimum() -> None:
@@ -127,9 +136,9 @@ def test_a_network_put_at_a_stationary_point_by_hand_is_a_local_minimum() -> Non
         grad_norm=1e-6,
         curve_loss=flat,
         tail_loss=np.full(32, 0.125),
-        loss="mse",
+        chance=CHANCE["mse"],
     )
-    diagnosis = diagnose(at_rest, "ok", solved=False)
+    diagnosis = diagnose_one(at_rest)
     assert diagnosis.outcome == "local_minimum" and diagnosis.wrong_patterns == "10 11"
     assert diagnosis.loss_change == 0.0
 
@@ -161,15 +170,15 @@ def test_a_network_put_at_a_stationary_point_by_hand_is_a_local_minimum() -> Non
     ],
 )
 def test_the_decision_rules(changes: dict, status: str, expected: str) -> None:
-    assert diagnose(evidence(**changes), status, solved=False).outcome == expected
+    assert diagnose_one(evidence(**changes), status).outcome == expected
 
 
 def test_one_live_unit_is_too_few_for_xor() -> None:
     slopes = np.zeros((4, 3))
     slopes[:, 0] = 0.2
-    assert diagnose(evidence(slopes=slopes), "ok", solved=False).outcome == "saturated"
+    assert diagnose_one(evidence(slopes=slopes)).outcome == "saturated"
     slopes[:2, 1] = 0.2  # a second unit live on two patterns
-    assert diagnose(evidence(slopes=slopes), "ok", solved=False).live_units == 2
+    assert diagnose_one(evidence(slopes=slopes)).live_units == 2
 
 
 # -- the example grid, tables, report, compare --------------------------------------------------------

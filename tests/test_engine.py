@@ -114,8 +114,10 @@ def test_float32_runs_and_mostly_agrees() -> None:
     ]
     results32 = train_batch(configs)
     results64 = train_batch([replace(c, dtype="float64") for c in configs])
-    assert sum(r.solved for r in results32) >= sum(r.solved for r in results64) - 1
     assert all(r.status == "ok" for r in results32)
+    for r32, r64 in zip(results32, results64):  # the same run, to float32's precision
+        np.testing.assert_allclose(r32.curve_loss, r64.curve_loss, rtol=1e-5, atol=1e-6)
+        assert r32.solved == r64.solved
 
 
 def test_mixed_batch_keys_are_refused() -> None:
@@ -124,12 +126,17 @@ def test_mixed_batch_keys_are_refused() -> None:
 
 
 def test_kept_weights_are_the_reference_loops_final_parameters() -> None:
-    from xorlab.reference import forward, make_model
+    from xorlab.reference import backward, compute_loss, forward, make_model
 
     config = RunConfig(seed=2, hidden=3, activation="tanh", lr=1.0, epochs=200)
     (result,) = train_batch([config], keep_weights=True)
     params, X, y = make_model(config)
-    A2, cache = forward(X, result.weights, "tanh")
-    from xorlab.reference import compute_loss
-
+    for _ in range(config.epochs):  # the tutorial's loop, written out
+        _, cache = forward(X, params, "tanh")
+        grads = backward(X, y, params, cache, config)
+        for name in params:
+            params[name] -= config.lr * grads[name]
+    for name in params:
+        np.testing.assert_allclose(result.weights[name], params[name], rtol=1e-9, atol=1e-12)
+    _, cache = forward(X, result.weights, "tanh")
     assert abs(compute_loss(cache, y, "bce") - result.final_loss) < 1e-9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from xorlab.config import RunConfig
@@ -89,3 +90,37 @@ def test_random_spec_resolves_to_the_same_runs(tmp_path: Path) -> None:
     assert list(spec.space()) == list(load_spec(REPO / "sweeps" / "random.toml").space())
     again = parse_spec(spec.to_dict(), tmp_path / "random.toml")
     assert list(again.space()) == list(spec.space())
+
+
+def _draws(kind: str, low: float, high: float, n: int = 4000) -> np.ndarray:
+    from xorlab.search import Distribution
+
+    rng = np.random.default_rng(123)
+    distribution = Distribution(kind, low, high)
+    return np.array([distribution.sample(rng) for _ in range(n)])
+
+
+def test_uniform_and_loguniform_draw_their_distributions() -> None:
+    """Kolmogorov-Smirnov with a fixed seed: uniform in value, loguniform uniform in log."""
+    from scipy import stats
+
+    draws = _draws("uniform", 0.5, 2.0)
+    assert stats.kstest(draws, "uniform", args=(0.5, 1.5)).pvalue > 0.01
+    logs = np.log(_draws("loguniform", 1e-3, 10.0))
+    low, high = np.log(1e-3), np.log(10.0)
+    assert stats.kstest(logs, "uniform", args=(low, high - low)).pvalue > 0.01
+    assert (
+        stats.kstest(_draws("uniform", 1e-3, 10.0), "loguniform", args=(1e-3, 10.0)).pvalue < 1e-6
+    )
+
+
+def test_integer_distributions_reach_both_bounds_evenly() -> None:
+    from scipy import stats
+
+    ints = _draws("int", 2, 6).astype(int)
+    counts = np.bincount(ints, minlength=7)[2:]
+    assert (counts > 0).all() and stats.chisquare(counts).pvalue > 0.01
+    logints = _draws("logint", 1, 100).astype(int)
+    assert logints.min() == 1 and logints.max() == 100
+    # log-uniform over [1, 101): 1 is drawn with probability log(2)/log(101)
+    assert abs((logints == 1).mean() - np.log(2) / np.log(101)) < 0.03

@@ -62,19 +62,20 @@ OSCILLATING_RISES = 0.25
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the engine measured at the end of one run (patterns in the order 00 01 10 11)."""
+    """What the engine measured at the end of a batch of runs (patterns in the order 00 01
+    10 11; the last axis of every array is the run)."""
 
-    slopes: np.ndarray  # (4, hidden): the activation's slope g'(Z1) on each pattern
-    peak_slope: float  # the activation's steepest slope (sigmoid 0.25, tanh and relu 1)
-    relu: bool  # a unit with slope 0 on every pattern is dead for good
-    outputs: np.ndarray  # (4,) the network's output on each pattern
-    present: np.ndarray  # (4,) bool: the pattern occurs in the training data
-    grad_norm: float  # L2 norm of the full-batch gradient of the mean loss
-    curve_epoch: np.ndarray
-    curve_loss: np.ndarray
-    tail_loss: np.ndarray  # the loss at each of the last TAIL epochs (fewer if shorter)
-    loss: str
-    margin: float
+    slopes: np.ndarray  # (4, hidden, M): the activation's slope g'(Z1) on each pattern
+    peak_slope: np.ndarray  # (M,) the activation's steepest slope (sigmoid 0.25, tanh/relu 1)
+    relu: np.ndarray  # (M,) bool: a unit with slope 0 on every pattern is dead for good
+    outputs: np.ndarray  # (4, M) the network's output on each pattern
+    present: np.ndarray  # (4, M) bool: the pattern occurs in the training data
+    grad_norm: np.ndarray  # (M,) L2 norm of the full-batch gradient of the mean loss
+    curve_epoch: np.ndarray  # (L,) the logged epochs
+    curve_loss: np.ndarray  # (L, M) the logged loss
+    tail_loss: np.ndarray  # (T, M) the loss at each of the last TAIL epochs (fewer if shorter)
+    chance: np.ndarray  # (M,) the loss at chance for each run's loss function
+    margin: np.ndarray  # (M,) solve_margin
 
 
 @dataclass(frozen=True)
@@ -88,72 +89,61 @@ class Diagnosis:
     loss_change: float  # loss at the end minus the loss a tenth of training earlier
 
 
-def live_units(evidence: Evidence) -> int:
-    """Hidden units that still pass a gradient on some training pattern."""
-    slopes = evidence.slopes[evidence.present]
-    return int((slopes > LIVE_SLOPE * evidence.peak_slope).any(axis=0).sum())
+TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
 
 
-def wrong_patterns(evidence: Evidence) -> str:
-    """The training patterns whose output is not within the margin of its target."""
-    targets = np.array([0.0, 1.0, 1.0, 0.0])
-    wrong = ~(np.abs(evidence.outputs - targets) < evidence.margin) & evidence.present
-    return " ".join(name for name, bad in zip(PATTERN_NAMES, wrong) if bad)
-
-
-def loss_change(epoch: np.ndarray, loss: np.ndarray) -> float:
-    """The loss at the end minus the loss logged closest to a tenth of training earlier."""
-    if len(loss) < 2:
-        return 0.0
-    start = int(np.searchsorted(epoch, 0.9 * epoch[-1]))
-    start = min(start, len(loss) - 2)
-    return float(loss[-1] - loss[start])
-
-
-def _oscillates(tail: np.ndarray) -> bool:
-    steps = np.diff(tail)
-    if len(steps) < 4 or not np.isfinite(steps).all():
-        return False
-    rises = (steps > 0).mean()
-    travel = np.abs(steps).sum()
-    return bool(rises >= OSCILLATING_RISES and travel > 2 * abs(tail[-1] - tail[0]) + 1e-12)
-
-
-def diagnose(evidence: Evidence, status: str, solved: bool) -> Diagnosis:
-    """The outcome of a finished run (see the module's docstring for the definitions)."""
-    live = live_units(evidence)
-    wrong = wrong_patterns(evidence)
-    loss = evidence.curve_loss
-    change = loss_change(evidence.curve_epoch, loss)
-    final = float(loss[-1]) if len(loss) else math.nan
-    chance = CHANCE.get(evidence.loss, math.log(2))
-    present_outputs = evidence.outputs[evidence.present]
-    still = abs(change) < STILL * max(abs(final), 1e-12)
-    second_half = loss[np.searchsorted(evidence.curve_epoch, evidence.curve_epoch[-1] / 2) :]
-    if solved:
-        outcome = "solved"
-    elif status == "diverged" or not np.isfinite(final):
-        outcome = "diverged"
-    elif live < MIN_LIVE_UNITS and evidence.relu:
-        outcome = "dead_units"
-    elif live < MIN_LIVE_UNITS:
-        outcome = "saturated"
-    elif (
-        np.nanmax(np.abs(second_half - chance)) <= PLATEAU_TOLERANCE * chance
-        and np.ptp(present_outputs) < SAME_OUTPUT
-    ):
-        outcome = "plateau"
-    elif (
-        still
-        and evidence.grad_norm < FLAT_GRADIENT
-        and abs(final - chance) > PLATEAU_TOLERANCE * chance
-        and wrong
-    ):
-        outcome = "local_minimum"
-    elif _oscillates(evidence.tail_loss):
-        outcome = "oscillating"
-    elif change < -STILL * max(abs(final), 1e-12):
-        outcome = "slow"
-    else:
-        outcome = "other"
-    return Diagnosis(outcome, live, float(evidence.grad_norm), wrong, change)
+def diagnose(evidence: Evidence, diverged: np.ndarray, solved: np.ndarray) -> list[Diagnosis]:
+    """The outcome of every run of a batch (see the module's docstring for the definitions),
+    computed for all runs at once."""
+    e = evidence
+    with np.errstate(all="ignore"):
+        slopes = np.where(e.present[:, None, :], e.slopes, 0.0)
+        live = (slopes > LIVE_SLOPE * e.peak_slope).any(axis=0).sum(axis=0)  # (M,)
+        wrong = ~(np.abs(e.outputs - TARGETS[:, None]) < e.margin) & e.present  # (4, M)
+        loss, epoch = e.curve_loss, e.curve_epoch
+        if len(epoch) >= 2:
+            start = min(int(np.searchsorted(epoch, 0.9 * epoch[-1])), len(epoch) - 2)
+            change = loss[-1] - loss[start]
+        else:
+            change = np.zeros(loss.shape[1])
+        final = loss[-1]
+        scale = np.maximum(np.abs(final), 1e-12)
+        second_half = loss[np.searchsorted(epoch, epoch[-1] / 2) :]
+        spread = np.where(e.present, e.outputs, np.nan)
+        same_output = (np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)) < SAME_OUTPUT
+        near_chance = np.abs(second_half - e.chance).max(axis=0) <= PLATEAU_TOLERANCE * e.chance
+        away = np.abs(final - e.chance) > PLATEAU_TOLERANCE * e.chance
+        still = np.abs(change) < STILL * scale
+        steps = np.diff(e.tail_loss, axis=0)
+        rises = (steps > 0).mean(axis=0) if len(steps) else np.zeros_like(final)
+        travel = np.abs(steps).sum(axis=0)
+        net = np.abs(e.tail_loss[-1] - e.tail_loss[0])
+        oscillating = (
+            (len(steps) >= 4)
+            & np.isfinite(steps).all(axis=0)
+            & (rises >= OSCILLATING_RISES)
+            & (travel > 2 * net + 1e-12)
+        )
+        few_live = live < MIN_LIVE_UNITS
+        rules = [  # in the order of OUTCOMES: the first that holds wins
+            solved,
+            diverged | ~np.isfinite(final),
+            few_live & e.relu,
+            few_live,
+            near_chance & same_output,
+            still & (e.grad_norm < FLAT_GRADIENT) & away & wrong.any(axis=0),
+            oscillating,
+            change < -STILL * scale,
+            np.ones_like(solved),
+        ]
+    outcome = np.array(OUTCOMES)[np.argmax(np.stack(rules), axis=0)]
+    return [
+        Diagnosis(
+            str(outcome[i]),
+            int(live[i]),
+            float(e.grad_norm[i]),
+            " ".join(name for name, bad in zip(PATTERN_NAMES, wrong[:, i]) if bad),
+            float(change[i]),
+        )
+        for i in range(len(outcome))
+    ]

@@ -35,7 +35,7 @@ from itertools import groupby
 import numpy as np
 
 from xorlab.config import RunConfig
-from xorlab.diagnosis import TAIL, Evidence, diagnose
+from xorlab.diagnosis import CHANCE, TAIL, Evidence, diagnose
 from xorlab.nn import (
     ACTIVATIONS,
     ADAM_BETA2,
@@ -69,14 +69,16 @@ def train_batch(
     keep_weights: bool = False,
     solve_check: bool = True,
     trace: bool = False,
+    diagnose_runs: bool = True,
 ) -> list[RunResult]:
     """Train runs that share one batch_key; results come back in the order given.
 
     With `keep_weights`, each result also holds its final parameters (W1, b1, W2, b2); with
     `trace`, its parameters after every epoch (`RunResult.trace`, epochs+1 x theta, in the
     layout [W2, b2, W1[:, 0], W1[:, 1], b1]): for replaying one run, not for sweeps.
-    `solve_check=False` skips the per-epoch solve criterion, for the benchmark to measure its
-    cost only: no run is then solved.
+    `solve_check=False` skips the per-epoch solve criterion and `diagnose_runs=False` the
+    diagnosis, for the benchmark to measure their cost only (no run is then solved, or
+    diagnosed).
     """
     if len({c.batch_key for c in configs}) > 1:
         raise ValueError("train_batch needs runs that share one batch_key")
@@ -84,7 +86,7 @@ def train_batch(
     results: list[RunResult] = []
     for start in range(0, len(configs), size):
         batch = configs[start : start + size]
-        results.extend(_train_lockstep(batch, keep_weights, solve_check, trace))
+        results.extend(_train_lockstep(batch, keep_weights, solve_check, trace, diagnose_runs))
     return results
 
 
@@ -332,7 +334,11 @@ def _peak_slope(activation: str) -> float:
 
 
 def _train_lockstep(
-    configs: Sequence[RunConfig], keep_weights: bool, solve_check: bool = True, trace: bool = False
+    configs: Sequence[RunConfig],
+    keep_weights: bool,
+    solve_check: bool = True,
+    trace: bool = False,
+    diagnose_runs: bool = True,
 ) -> list[RunResult]:
     """Train up to one cache-sized batch of runs in lock-step."""
     start_time = time.perf_counter()
@@ -365,7 +371,7 @@ def _train_lockstep(
     solved_now = np.empty(runs, bool)
     last_unsolved = np.full(runs, -1)
     path = np.empty((first.epochs + 1, *net.theta.shape)) if trace else None
-    tail_from = max(0, first.epochs + 1 - TAIL)
+    tail_from = max(0, first.epochs + 1 - TAIL) if diagnose_runs else first.epochs + 1
     tail_loss = np.empty((first.epochs + 1 - tail_from, runs))
     row = 0
     with np.errstate(all="ignore"):
@@ -400,11 +406,13 @@ def _train_lockstep(
                 ahead.backward(loss, weights)
                 optimizer.step(ahead.grad)
         finite = np.isfinite(net.theta).all(axis=0)
-        net.backward(loss, data.mean_weights)  # the full-batch gradient of the mean loss
-        grad_norm = np.sqrt((net.grad.astype(np.float64) ** 2).sum(axis=0))
-        slopes, outputs = _on_patterns(net, activations)
+        if diagnose_runs:
+            net.backward(loss, data.mean_weights)  # the full-batch gradient of the mean loss
+            grad_norm = np.sqrt((net.grad.astype(np.float64) ** 2).sum(axis=0))
+            slopes, outputs = _on_patterns(net, activations)
     seconds = (time.perf_counter() - start_time) / n_real
     results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
+    summaries = []
     for i, config in enumerate(configs[:n_real]):
         since = int(last_unsolved[i]) + 1 if solve_check else first.epochs + 1
         result = summarize_curve(
@@ -417,22 +425,9 @@ def _train_lockstep(
             data.every_pattern[i],
             None if since > first.epochs else since,
         )
-        evidence = Evidence(
-            slopes=slopes[:, :, i],
-            peak_slope=_peak_slope(config.activation),
-            relu=config.activation == "relu",
-            outputs=outputs[:, i],
-            present=~data.absent[:, i] if data.reduced else np.asarray(data.pattern_present[i]),
-            grad_norm=float(grad_norm[i]),
-            curve_epoch=log_at,
-            curve_loss=result.curve_loss,
-            tail_loss=tail_loss[:, i],
-            loss=config.loss,
-            margin=config.solve_margin,
-        )
-        result.diagnosis = diagnose(evidence, result.status, result.solved)
         if path is not None:
             result.trace = path[:, :, i]
+        summaries.append(result)
         if keep_weights:
             result.weights = {
                 "W1": np.stack([net.u[:, i], net.v[:, i]], axis=1).astype(np.float64),
@@ -441,4 +436,24 @@ def _train_lockstep(
                 "b2": np.array([[net.c[i]]], dtype=np.float64),
             }
         results[order[i]] = result  # back in the order given
+    if diagnose_runs:
+        evidence = Evidence(
+            slopes=slopes[..., :n_real],
+            peak_slope=np.array([_peak_slope(c.activation) for c in configs[:n_real]]),
+            relu=np.array([c.activation == "relu" for c in configs[:n_real]]),
+            outputs=outputs[:, :n_real],
+            present=(~data.absent if data.reduced else np.array(data.pattern_present).T)[
+                :, :n_real
+            ],
+            grad_norm=grad_norm[:n_real],
+            curve_epoch=log_at,
+            curve_loss=curve_loss[:, :n_real],
+            tail_loss=tail_loss[:, :n_real],
+            chance=np.array([CHANCE[c.loss] for c in configs[:n_real]]),
+            margin=data.margin[:n_real],
+        )
+        diverged = np.array([r.status == "diverged" for r in summaries])
+        solved = np.array([r.solved for r in summaries])
+        for result, diagnosis in zip(summaries, diagnose(evidence, diverged, solved)):
+            result.diagnosis = diagnosis
     return results

@@ -136,7 +136,7 @@ def train_sklearn(config: RunConfig) -> float:
     return model.loss_
 
 
-def training_throughput(probe: RunConfig, repeat: int = 3, solve_check: bool = True) -> float:
+def training_throughput(probe: RunConfig, repeat: int = 3, **engine_options) -> float:
     """Model-epochs per second on one core for runs like `probe`: one cache-sized batch per
     activation, in-process; the best of `repeat` timings of each (as timeit does: the others
     met interference)."""
@@ -149,21 +149,22 @@ def training_throughput(probe: RunConfig, repeat: int = 3, solve_check: bool = T
         timings = []
         for _ in range(repeat):
             start = time.perf_counter()
-            train_batch(configs, solve_check=solve_check)
+            train_batch(configs, **engine_options)
             timings.append(time.perf_counter() - start)
         total_time += min(timings)
         total += len(configs) * probe.epochs
     return total / total_time
 
 
-PROTOCOLS = {  # label -> settings, trained at hidden 8, float64
-    "gd (full batch)": {},
-    "gd, no per-epoch solve check": {},
-    "momentum": {"optimizer": "momentum"},
-    "nesterov": {"optimizer": "nesterov"},
-    "adam": {"optimizer": "adam", "lr": 0.01},
-    "mini-batches of 100 (10 updates/epoch)": {"batch_size": 100},
-    "truth_table (4 samples)": {"data": "truth_table"},
+PROTOCOLS = {  # label -> (settings, engine options), trained at hidden 8, float64
+    "gd (full batch)": ({}, {}),
+    "gd, no per-epoch solve check": ({}, {"solve_check": False}),
+    "gd, no diagnosis": ({}, {"diagnose_runs": False}),
+    "momentum": ({"optimizer": "momentum"}, {}),
+    "nesterov": ({"optimizer": "nesterov"}, {}),
+    "adam": ({"optimizer": "adam", "lr": 0.01}, {}),
+    "mini-batches of 100 (10 updates/epoch)": ({"batch_size": 100, "epochs": 100}, {}),
+    "truth_table (4 samples)": ({"data": "truth_table"}, {}),
 }
 
 
@@ -277,9 +278,8 @@ def _bench(args) -> int:
     )
     probe = RunConfig(seed=0, hidden=8, lr=1.0, epochs=epochs)
     gd = None
-    for label, settings in PROTOCOLS.items():
-        check = "no per-epoch" not in label
-        rate = training_throughput(replace(probe, **settings), solve_check=check)
+    for label, (settings, options) in PROTOCOLS.items():
+        rate = training_throughput(replace(probe, **settings), **options)
         gd = gd or rate
         print(f"  {label:<40} {rate / 1e6:>7.2f}M  {rate / gd:>6.0%}")
     return 0
