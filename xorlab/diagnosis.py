@@ -109,8 +109,9 @@ def diagnose(evidence: Evidence, diverged: np.ndarray, solved: np.ndarray) -> li
         final = loss[-1]
         scale = np.maximum(np.abs(final), 1e-12)
         second_half = loss[np.searchsorted(epoch, epoch[-1] / 2) :]
-        spread = np.where(e.present, e.outputs, np.nan)
-        same_output = (np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)) < SAME_OUTPUT
+        highest = np.where(e.present, e.outputs, -np.inf).max(axis=0)
+        lowest = np.where(e.present, e.outputs, np.inf).min(axis=0)
+        same_output = (highest - lowest) < SAME_OUTPUT
         near_chance = np.abs(second_half - e.chance).max(axis=0) <= PLATEAU_TOLERANCE * e.chance
         away = np.abs(final - e.chance) > PLATEAU_TOLERANCE * e.chance
         still = np.abs(change) < STILL * scale
