@@ -1,0 +1,117 @@
+"""The numbers xorlab derives from runs, on cases worked out by hand: a run's metrics from a
+hand-made curve, and the summary table of a tiny set of runs whose aggregates and order are
+known (fast: these are also the mutation-testing selection, see the README)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xorlab.analysis import runs_table, summary_table
+from xorlab.config import RunConfig
+from xorlab.result import BLOWN_UP_LOSS, RunResult, failed_result, logged_epochs, summarize_curve
+from xorlab.store import result_to_record
+
+EPOCHS = np.array([0, 50, 100, 150, 200])
+
+
+def test_logged_epochs() -> None:
+    assert logged_epochs(200, 50).tolist() == [0, 50, 100, 150, 200]
+    assert logged_epochs(210, 50).tolist() == [0, 50, 100, 150, 200, 210]
+    assert logged_epochs(1, 50).tolist() == [0, 1]
+
+
+def test_a_solved_run_from_a_hand_made_curve() -> None:
+    loss = np.array([0.69, 0.6, 0.3, 0.1, 0.05])
+    accuracy = np.array([0.5, 0.75, 1.0, 1.0, 1.0])
+    result = summarize_curve(RunConfig(seed=0), EPOCHS, loss, accuracy, True, 0.5, True, 87)
+    assert (result.status, result.solved, result.epochs_to_solve) == ("ok", True, 87)
+    assert (result.final_loss, result.final_accuracy, result.train_seconds) == (0.05, 1.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "loss, finite, every_pattern, since, status, solved",
+    [
+        ([0.69, 0.5, 0.4, 0.3, 0.2], True, True, None, "ok", False),  # criterion never held
+        ([0.69, 0.5, 0.4, 0.3, 0.2], True, False, 120, "ok", False),  # a pattern missing
+        ([0.69, 0.5, 0.4, 0.3, 0.2], False, True, 120, "diverged", False),  # weights NaN
+        ([0.69, 0.5, math.nan, 0.3, 0.2], True, True, 120, "diverged", False),  # loss NaN once
+        ([0.69, 0.5, 0.4, 0.3, BLOWN_UP_LOSS + 1], True, True, None, "diverged", False),
+        ([0.69, 0.5, 0.4, 0.3, BLOWN_UP_LOSS], True, True, 0, "ok", True),  # at the line: ok
+    ],
+)
+def test_status_and_solved(loss, finite, every_pattern, since, status, solved) -> None:
+    accuracy = np.ones(5)
+    result = summarize_curve(
+        RunConfig(seed=0), EPOCHS, np.array(loss), accuracy, finite, 0.0, every_pattern, since
+    )
+    assert (result.status, result.solved) == (status, solved)
+    assert result.epochs_to_solve == (since if solved else None)
+
+
+def _run(seed: int, lr: float, loss: float, solved_at: int | None, status: str = "ok"):
+    config = RunConfig(seed=seed, lr=lr)
+    if status == "failed":
+        return failed_result(config, ValueError("boom"))
+    return RunResult(
+        config,
+        status,
+        final_loss=loss,
+        final_accuracy=1.0 if solved_at is not None else 0.75,
+        solved=solved_at is not None,
+        epochs_to_solve=solved_at,
+    )
+
+
+def test_the_summary_of_a_tiny_set_of_runs_worked_out_by_hand() -> None:
+    results = [
+        # lr 0.5: 2 of 3 solved at epochs 100 and 300, one stuck at 0.4
+        _run(0, 0.5, 0.01, 100),
+        _run(1, 0.5, 0.02, 300),
+        _run(2, 0.5, 0.4, None),
+        # lr 1.0: both finished runs solved (at 50 and 70), one failed
+        _run(0, 1.0, 0.03, 50),
+        _run(1, 1.0, 0.05, 70),
+        _run(2, 1.0, math.nan, None, "failed"),
+        # lr 2.0: one diverged, one unsolved
+        _run(0, 2.0, math.inf, None, "diverged"),
+        _run(1, 2.0, 0.6, None),
+    ]
+    summary = summary_table(runs_table(map(result_to_record, results))).set_index("lr")
+    assert summary.index.tolist() == [1.0, 0.5, 2.0]  # solve rate 1, 2/3, 0
+    assert summary["n_seeds"].tolist() == [3, 3, 2]
+    assert summary["failed"].tolist() == [1, 0, 0]
+    assert summary["diverged"].tolist() == [0, 0, 1]
+    assert summary["solve_rate"].tolist() == [1.0, 2 / 3, 0.0]  # failed runs left out
+    assert summary["epochs_to_solve_median"].iloc[:2].tolist() == [60.0, 200.0]
+    assert math.isnan(summary["epochs_to_solve_median"].iloc[2])
+    assert summary.loc[0.5, "final_loss_median"] == 0.02
+    assert summary.loc[0.5, "final_loss_mean"] == pytest.approx((0.01 + 0.02 + 0.4) / 3)
+    assert summary.loc[0.5, "final_loss_std"] == pytest.approx(np.std([0.01, 0.02, 0.4], ddof=1))
+    assert summary.loc[2.0, "final_loss_median"] == 0.6  # the diverged run's inf left out
+    assert summary.loc[1.0, "final_accuracy_mean"] == 1.0
+    assert summary.loc[0.5, "final_accuracy_mean"] == pytest.approx((1 + 1 + 0.75) / 3)
+    assert summary.loc[1.0, "solve_rate_low"] == pytest.approx(0.3424, abs=1e-4)  # Wilson 2/2
+    assert summary.loc[1.0, "solve_rate_high"] == 1.0
+
+
+def test_ties_in_solve_rate_go_to_the_faster_then_the_lower_loss() -> None:
+    results = [
+        _run(0, 0.1, 0.02, 500),
+        _run(0, 0.2, 0.01, 200),
+        _run(0, 0.3, 0.005, 200),
+        _run(0, 0.4, 0.3, None),
+    ]
+    summary = summary_table(runs_table(map(result_to_record, results)))
+    assert summary["lr"].tolist() == [0.3, 0.2, 0.1, 0.4]
+
+
+def test_the_runs_table_keeps_the_given_order_and_types() -> None:
+    results = [_run(3, 0.5, 0.01, 100), _run(1, 0.5, 0.4, None)]
+    runs = runs_table(map(result_to_record, results))
+    assert runs["seed"].tolist() == [3, 1]
+    assert runs["epochs_to_solve"].dtype == "Int64" and runs["solved"].dtype == bool
+    assert pd.isna(runs["momentum"]).all()  # gd: momentum does not apply
