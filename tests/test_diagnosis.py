@@ -262,3 +262,64 @@ def test_replay_of_an_unknown_or_ambiguous_id(wanted: str, fragment: str, capsys
     assert exit_status(replay.main, [str(FIXTURE), wanted]) == 2
     err = capsys.readouterr().err.strip()
     assert fragment in err and len(err.splitlines()) == 1
+
+
+BATCH_CASES = [
+    ({}, "ok", "slow"),
+    ({"slopes": np.zeros((4, 3)), "relu": True}, "ok", "dead_units"),
+    ({"slopes": np.full((4, 3), 1e-4)}, "ok", "saturated"),
+    (  # at chance, outputs alike: the saddle
+        {"curve_loss": np.full(21, CHANCE["bce"] - 0.001), "outputs": np.full(4, 0.49)},
+        "ok",
+        "plateau",
+    ),
+    (  # at chance but the outputs differ: not the saddle
+        {
+            "curve_loss": np.full(21, CHANCE["bce"] - 0.001),
+            "outputs": np.array([0.2, 0.8, 0.5, 0.5]),
+            "grad_norm": 0.5,
+        },
+        "ok",
+        "other",
+    ),
+    (  # 0.02 from chance (more than 2% of ln 2 = 0.0139): away from chance, at rest
+        {
+            "curve_loss": np.full(21, CHANCE["bce"] - 0.02),
+            "tail_loss": np.full(32, CHANCE["bce"] - 0.02),
+            "outputs": np.array([0.4, 0.6, 0.45, 0.55]),
+            "grad_norm": 1e-4,
+        },
+        "ok",
+        "local_minimum",
+    ),
+    ({"tail_loss": 0.3 + 0.01 * (np.arange(32) % 2)}, "ok", "oscillating"),
+    ({"tail_loss": 0.3 + 0.01 * (np.arange(32) % 4 == 0)}, "ok", "slow"),  # rare rises
+    ({"curve_loss": np.full(21, 0.3), "grad_norm": 0.5}, "ok", "other"),
+    ({"curve_loss": np.append(np.full(20, 0.3), 0.2)}, "ok", "slow"),  # the last point counts
+    ({"curve_loss": np.append(np.full(20, 0.3), np.inf)}, "diverged", "diverged"),
+    ({"curve_loss": np.full(21, 2e3)}, "diverged", "diverged"),  # blew up, finite
+    (
+        {"present": np.array([True, True, True, False]), "outputs": np.array([0.1, 0.9, 0.9, 0.9])},
+        "ok",
+        "slow",
+    ),
+]
+
+
+def test_the_decision_rules_on_a_batch_of_runs_at_once() -> None:
+    """The rules run along the runs axis: a batch gives each run its own outcome."""
+    singles = [evidence(**changes) for changes, _, _ in BATCH_CASES]
+    batch = Evidence(
+        **{
+            name: getattr(singles[0], name)
+            if name == "curve_epoch"
+            else np.concatenate([getattr(e, name) for e in singles], axis=-1)
+            for name in Evidence.__dataclass_fields__
+        }
+    )
+    diverged = np.array([status == "diverged" for _, status, _ in BATCH_CASES])
+    results = diagnose(batch, diverged, np.zeros(len(BATCH_CASES), bool))
+    assert [r.outcome for r in results] == [expected for _, _, expected in BATCH_CASES]
+    assert results[-1].wrong_patterns == ""  # a pattern not in the data is never wrong
+    assert results[0].wrong_patterns == "11" and results[0].live_units == 3
+    assert results[9].loss_change == pytest.approx(-0.1)

@@ -41,3 +41,10 @@ def test_wilson_interval_published_value_and_no_runs() -> None:
 def test_fisher_exact_matches_scipy(table) -> None:
     expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
     assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fisher_exact_matches_scipy_on_every_small_table() -> None:
+    tables = [(a, b, c, d) for a in range(6) for b in range(6) for c in range(6) for d in range(6)]
+    for table in tables:
+        expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
+        assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9, abs=1e-15), table

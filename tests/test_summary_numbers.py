@@ -115,3 +115,32 @@ def test_the_runs_table_keeps_the_given_order_and_types() -> None:
     assert runs["seed"].tolist() == [3, 1]
     assert runs["epochs_to_solve"].dtype == "Int64" and runs["solved"].dtype == bool
     assert pd.isna(runs["momentum"]).all()  # gd: momentum does not apply
+
+
+def test_decision_surfaces_show_the_best_and_worst_seed_of_the_top_configurations() -> None:
+    from xorlab.analysis import decision_surfaces
+    from xorlab.engine import train_batch
+    from xorlab.reference import forward
+
+    configs = [
+        RunConfig(seed=s, hidden=3, activation="tanh", lr=lr, epochs=300)
+        for lr in (1.0, 0.01)
+        for s in range(3)
+    ]
+    results = train_batch(configs[:3]) + train_batch(configs[3:])
+    runs = runs_table(map(result_to_record, results))
+    summary = summary_table(runs)
+    surfaces = decision_surfaces(runs, summary, ["lr"], top=1, resolution=5)
+    assert set(surfaces["which"]) == {"best seed", "worst seed"} and len(surfaces) == 2 * 25
+    assert set(surfaces["configuration"]) == {"lr 1"}
+    top = runs[runs["lr"] == 1.0]
+    best, worst = top["seed"][top["final_loss"].idxmin()], top["seed"][top["final_loss"].idxmax()]
+    assert surfaces.groupby("which")["seed"].first().to_dict() == {
+        "best seed": best,
+        "worst seed": worst,
+    }
+    (trained,) = train_batch([configs[best]], keep_weights=True)
+    corners = surfaces[(surfaces["which"] == "best seed") & surfaces["x0"].isin([0.0, 1.0])]
+    corners = corners[corners["x1"].isin([0.0, 1.0])]
+    expected, _ = forward(corners[["x0", "x1"]].to_numpy().T, trained.weights, "tanh")
+    np.testing.assert_allclose(corners["output"], expected[0], rtol=1e-12)

@@ -16,17 +16,15 @@ def wilson_interval(
 
     Always low <= k/n <= high, exactly 0 at k = 0 and 1 at k = n (the closed forms lose the
     last bit there, which would put the rate outside its own interval)."""
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
+    n = np.asarray(n)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = successes / n
         denominator = 1 + z**2 / n
         center = (p + z**2 / (2 * n)) / denominator
         half = z / denominator * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-        low = np.where(successes == 0, 0.0, np.minimum(center - half, p))
-        high = np.where(successes == n, 1.0, np.maximum(center + half, p))
-    low = np.where(n > 0, np.clip(low, 0, 1), np.nan)
-    high = np.where(n > 0, np.clip(high, 0, 1), np.nan)
+    # the rate bounds its own interval: this also makes 0/n and n/n exact
+    low = np.where(n > 0, np.maximum(np.minimum(center - half, p), 0.0), np.nan)
+    high = np.where(n > 0, np.minimum(np.maximum(center + half, p), 1.0), np.nan)
     return low, high
 
 
