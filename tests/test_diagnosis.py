@@ -303,6 +303,73 @@ BATCH_CASES = [
         "ok",
         "slow",
     ),
+    ({"curve_loss": np.append(np.full(20, 0.3), np.inf)}, "ok", "diverged"),  # status aside
+    ({"tail_loss": np.full(32, np.nan), "curve_loss": np.full(21, np.nan)}, "diverged", "diverged"),
+    (  # live only on a pattern the data lack: no live unit
+        {
+            "slopes": np.array([[0.0] * 3, [0.0] * 3, [0.0] * 3, [0.2] * 3]),
+            "present": np.array([True, True, True, False]),
+        },
+        "ok",
+        "saturated",
+    ),
+    ({"slopes": np.full((4, 3), 0.0025)}, "ok", "saturated"),  # at 1% of the peak: not live
+    ({"slopes": np.full((4, 3), 0.01)}, "ok", "slow"),  # at 4% of the peak: live
+    (  # far from chance in the first half, at chance (outputs alike) in the second: plateau
+        {
+            "curve_loss": np.append(np.full(9, 0.5), np.full(12, CHANCE["bce"])),
+            "outputs": np.full(4, 0.5),
+        },
+        "ok",
+        "plateau",
+    ),
+    (  # outputs alike on the patterns in the data; the absent one does not count
+        {
+            "curve_loss": np.full(21, CHANCE["bce"]),
+            "outputs": np.array([0.5, 0.5, 0.5, 0.9]),
+            "present": np.array([True, True, True, False]),
+        },
+        "ok",
+        "plateau",
+    ),
+    (  # 0.02 from chance, outputs alike, moving: not a plateau (tolerance 2% of ln 2)
+        {
+            "curve_loss": np.full(21, CHANCE["bce"] - 0.02),
+            "outputs": np.full(4, 0.49),
+            "grad_norm": 0.5,
+        },
+        "ok",
+        "other",
+    ),
+    (  # near chance, outputs apart, at rest: not a local minimum (not away from chance)
+        {
+            "curve_loss": np.full(21, CHANCE["bce"] - 0.005),
+            "outputs": np.array([0.2, 0.8, 0.5, 0.5]),
+            "grad_norm": 1e-4,
+        },
+        "ok",
+        "other",
+    ),
+    (  # a drop of 1e-3 over the last tenth at loss 0.3: still improving (STILL x loss = 3e-4)
+        {
+            "curve_loss": np.append(np.full(20, 0.3), 0.299),
+            "grad_norm": 1e-4,
+            "outputs": np.array([0.2, 0.8, 0.5, 0.5]),
+        },
+        "ok",
+        "slow",
+    ),
+    ({"curve_loss": np.append(np.full(20, 0.3), 0.2995)}, "ok", "slow"),  # 5e-4 > 3e-4
+    (  # at rest away from chance with every pattern right (but not solved): not a minimum
+        {
+            "curve_loss": np.full(21, 0.1),
+            "tail_loss": np.full(32, 0.1),
+            "grad_norm": 1e-4,
+            "outputs": np.array([0.1, 0.9, 0.9, 0.1]),
+        },
+        "ok",
+        "other",
+    ),
 ]
 
 
@@ -322,4 +389,26 @@ def test_the_decision_rules_on_a_batch_of_runs_at_once() -> None:
     assert [r.outcome for r in results] == [expected for _, _, expected in BATCH_CASES]
     assert results[-1].wrong_patterns == ""  # a pattern not in the data is never wrong
     assert results[0].wrong_patterns == "11" and results[0].live_units == 3
+    assert results[0].loss_change == pytest.approx(-0.039)  # the last tenth: two of 20 steps
     assert results[9].loss_change == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize("points", [1, 2, 3])
+def test_short_curves_and_tails(points: int) -> None:
+    """A run of one or two epochs: a curve of 2 or 3 points and a tail of as many."""
+    e = evidence(
+        curve_epoch=np.arange(points),
+        curve_loss=np.linspace(0.69, 0.6, points),
+        tail_loss=np.linspace(0.69, 0.6, points),
+    )
+    (result,) = diagnose(e, np.array([False]), np.array([False]))
+    expected_change = 0.0 if points == 1 else 0.6 - np.linspace(0.69, 0.6, points)[-2]
+    assert result.loss_change == pytest.approx(expected_change)
+    assert result.outcome == ("other" if points == 1 else "slow")
+
+
+def test_a_tail_of_five_epochs_can_oscillate_and_one_of_four_cannot() -> None:
+    up_down = 0.3 + 0.01 * (np.arange(5) % 2)
+    for tail, expected in ((up_down, "oscillating"), (up_down[:4], "slow")):
+        (result,) = diagnose(evidence(tail_loss=tail), np.array([False]), np.array([False]))
+        assert result.outcome == expected

@@ -144,3 +144,48 @@ def test_decision_surfaces_show_the_best_and_worst_seed_of_the_top_configuration
     corners = corners[corners["x1"].isin([0.0, 1.0])]
     expected, _ = forward(corners[["x0", "x1"]].to_numpy().T, trained.weights, "tanh")
     np.testing.assert_allclose(corners["output"], expected[0], rtol=1e-12)
+
+
+def test_outcomes_are_counted_per_configuration() -> None:
+    from xorlab.diagnosis import Diagnosis
+
+    results = [_run(s, 0.5, 0.3, None) for s in range(4)] + [_run(0, 1.0, 0.01, 10)]
+    for result, outcome in zip(results, ["plateau", "plateau", "slow", "other", "solved"]):
+        result.diagnosis = Diagnosis(outcome, 2, 0.0, "", 0.0)
+    summary = summary_table(runs_table(map(result_to_record, results))).set_index("lr")
+    assert summary.loc[0.5, ["outcome_plateau", "outcome_slow", "outcome_other"]].tolist() == [
+        2,
+        1,
+        1,
+    ]
+    assert summary.loc[0.5, "outcome_solved"] == 0 and summary.loc[1.0, "outcome_solved"] == 1
+    assert summary.loc[1.0, "outcome_plateau"] == 0
+
+
+def test_ties_keep_the_order_of_the_spec() -> None:
+    results = [_run(0, lr, 0.3, None) for lr in (0.3, 0.1, 0.2)]  # all unsolved, equal losses
+    summary = summary_table(runs_table(map(result_to_record, results)))
+    assert summary["lr"].tolist() == [0.3, 0.1, 0.2]
+
+
+def test_a_failed_run_records_its_error() -> None:
+    assert failed_result(RunConfig(seed=0), ValueError("boom")).error == "ValueError: boom"
+    assert failed_result(RunConfig(seed=0), "worker died").error == "worker died"
+    assert failed_result(RunConfig(seed=0), "x").status == "failed"
+
+
+def test_a_curve_summary_by_its_defaults() -> None:
+    accuracy = np.array([0.5, 0.75, 1.0, 1.0, 0.75])
+    result = summarize_curve(RunConfig(seed=0), EPOCHS, np.full(5, 0.2), accuracy, True)
+    assert result.final_accuracy == 0.75 and result.train_seconds == 0.0
+    assert not result.solved  # no solve epoch given
+    by_default = summarize_curve(
+        RunConfig(seed=0), EPOCHS, np.full(5, 0.2), accuracy, True, solved_since=3
+    )
+    assert by_default.solved  # every pattern is taken to be in the data
+    solved = summarize_curve(
+        RunConfig(seed=0), EPOCHS, np.full(5, 0.2), accuracy, True, 0.0, True, 3
+    )
+    assert solved.solved and solved.epochs_to_solve == 3
+    assert solved.curve_epoch is EPOCHS and solved.config == RunConfig(seed=0)
+    assert np.array_equal(solved.curve_accuracy, accuracy) and solved.curve_loss[0] == 0.2
