@@ -189,3 +189,26 @@ def test_a_curve_summary_by_its_defaults() -> None:
     assert solved.solved and solved.epochs_to_solve == 3
     assert solved.curve_epoch is EPOCHS and solved.config == RunConfig(seed=0)
     assert np.array_equal(solved.curve_accuracy, accuracy) and solved.curve_loss[0] == 0.2
+
+
+def test_configuration_labels_put_the_activation_first() -> None:
+    from xorlab.analysis import configuration_label
+
+    row = {"hidden": 4, "activation": "tanh", "lr": 1.0, "momentum": None}
+    assert configuration_label(row, ["hidden", "activation", "lr"]) == "tanh, hidden 4, lr 1"
+    assert configuration_label(row, ["lr", "momentum"]) == "lr 1, momentum -"
+
+
+def test_settings_that_do_not_apply_are_blanked_row_by_row() -> None:
+    from xorlab.analysis import blank_inapplicable
+
+    results = [_run(0, 0.5, 0.3, None), _run(1, 0.5, 0.3, None)]
+    runs = runs_table(map(result_to_record, results))
+    runs["optimizer"] = ["gd", "adam"]
+    runs["momentum"] = [0.9, 0.9]  # as a table of 0.1 filled with the default would say
+    runs["init"] = ["he", "normal"]
+    runs["init_scale"] = [0.01, 0.01]
+    blank_inapplicable(runs)
+    assert pd.isna(runs.loc[0, "momentum"]) and runs.loc[1, "momentum"] == 0.9
+    assert pd.isna(runs.loc[0, "init_scale"]) and runs.loc[1, "init_scale"] == 0.01
+    assert runs["samples"].tolist() == [1000, 1000] and runs["samples"].dtype == "int64"
