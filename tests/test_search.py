@@ -124,3 +124,39 @@ def test_integer_distributions_reach_both_bounds_evenly() -> None:
     assert logints.min() == 1 and logints.max() == 100
     # log-uniform over [1, 101): 1 is drawn with probability log(2)/log(101)
     assert abs((logints == 1).mean() - np.log(2) / np.log(101)) < 0.03
+
+
+def test_settings_that_condition_each_other_vary_together() -> None:
+    from xorlab.search import _linked_groups
+
+    keys = ["batch_size", "hidden", "init", "init_scale", "momentum", "optimizer"]
+    assert _linked_groups(keys) == [
+        ["batch_size"],
+        ["hidden"],
+        ["init", "init_scale"],
+        ["momentum", "optimizer"],
+    ]
+    assert _linked_groups(["momentum", "init_scale"]) == [["init_scale"], ["momentum"]]
+
+
+@pytest.mark.parametrize(
+    "kind, low, high, message",
+    [
+        ("logint", 0, 5, "logint needs low > 0"),
+        ("logint", 1.5, 5, "logint needs integer bounds"),
+        ("int", 1, 2.5, "int needs integer bounds"),
+        ("uniform", 2.0, 2.0, "`low < high` must hold"),
+        ("normal", 0, 1, "distribution must be one of 'uniform', 'loguniform', 'int', 'logint'"),
+    ],
+)
+def test_distributions_name_what_is_wrong(kind, low, high, message) -> None:
+    with pytest.raises(SpecError, match=message.replace("`", ".").replace("(", ".")):
+        Distribution(kind, low, high)
+
+
+def test_random_search_indexing_bounds() -> None:
+    space = RandomSearch({"lr": [0.1, 1.0]}, trials=2, sampler_seed=0, seeds=[0, 1], fixed={})
+    assert space[-len(space)] == space[0] and space[len(space) - 1] == list(space)[-1]
+    for index in (len(space), -len(space) - 1):
+        with pytest.raises(IndexError):
+            space[index]
