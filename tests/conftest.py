@@ -44,6 +44,18 @@ def exit_status(main, argv: list[str]) -> int:
         return exit.code
 
 
+def fails_cleanly(capsys, main, argv: list[str], *fragments: str) -> str:
+    """The command exits 2 with one line on stderr holding every fragment; returns the line."""
+    status = exit_status(main, argv)
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert status == 2, (status, captured.out, err)
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    return err
+
+
 TINY_SPEC = """
 [sweep]
 name = "tiny"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, exit_status
+from tests.conftest import REPO, fails_cleanly
 from xorlab.cli import bench, compare, plot, sweep
 
 GOOD = """
@@ -31,18 +31,6 @@ lr = [0.5, 1e6]
 epochs = 40
 log_every = 10
 """
-
-
-def fails_cleanly(capsys, main, argv: list[str], *fragments: str) -> str:
-    """The command exits 2 with one line on stderr holding every fragment; returns the line."""
-    status = exit_status(main, argv)
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert status == 2, (status, captured.out, err)
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
-    return err
 
 
 def tree(folder: Path) -> dict[str, bytes]:

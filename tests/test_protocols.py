@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, exit_status, run_cli
+from tests.conftest import REPO, fails_cleanly, run_cli
 from xorlab.cli import compare, plot, sweep
 from xorlab.config import RunConfig
 from xorlab.engine import train_batch
@@ -182,11 +182,7 @@ def test_bad_protocol_settings_are_one_line(
 ) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text + "\n")
-    assert exit_status(sweep.main, [str(path), "--dry-run"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and str(path) in err, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
+    fails_cleanly(capsys, sweep.main, [str(path), "--dry-run"], str(path), *fragments)
 
 
 PROTOCOL_SPEC = """
