@@ -27,6 +27,7 @@ def test_grid_is_the_product_in_sorted_key_order_with_seeds_fastest() -> None:
         (4, 0.1, 0),
     ]
     assert grid[-1] == items[-1]
+    assert grid.collapsed == []  # nothing conditions anything here
     with pytest.raises(IndexError):
         grid[len(grid)]
 

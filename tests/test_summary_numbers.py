@@ -22,6 +22,7 @@ def test_logged_epochs() -> None:
     assert logged_epochs(200, 50).tolist() == [0, 50, 100, 150, 200]
     assert logged_epochs(210, 50).tolist() == [0, 50, 100, 150, 200, 210]
     assert logged_epochs(1, 50).tolist() == [0, 1]
+    assert logged_epochs(3, 1).tolist() == [0, 1, 2, 3]
 
 
 def test_a_solved_run_from_a_hand_made_curve() -> None:
