@@ -412,3 +412,42 @@ def test_a_tail_of_five_epochs_can_oscillate_and_one_of_four_cannot() -> None:
     for tail, expected in ((up_down, "oscillating"), (up_down[:4], "slow")):
         (result,) = diagnose(evidence(tail_loss=tail), np.array([False]), np.array([False]))
         assert result.outcome == expected
+
+
+def test_the_reports_numbers_are_the_summarys(grid: Path) -> None:
+    """Every number in the report's sentences, parsed back and compared with summary.csv."""
+    import re
+
+    page = (grid / "report.html").read_text()
+    summary = pd.read_csv(grid / "summary.csv")
+    best = re.findall(
+        r"<li>(\w+) with hidden = (\d+), lr = ([\d.]+) solved XOR on (\d+)/(\d+) seeds"
+        r"(?: \(median (\d+) epochs\))?",
+        page,
+    )
+    assert len(best) == 3
+    for activation, hidden, lr, solved, finished, median in best:
+        row = summary[
+            (summary["activation"] == activation)
+            & (summary["hidden"] == int(hidden))
+            & (summary["lr"] == float(lr))
+        ].iloc[0]
+        assert row.name == summary[summary["activation"] == activation].index[0]  # its best
+        assert int(solved) == round(row["solve_rate"] * int(finished))
+        assert int(finished) == row["n_seeds"] - row["failed"]
+        assert int(median) == round(row["epochs_to_solve_median"])
+    why = re.findall(
+        r"<li>(\w+), hidden (\d+), lr ([\d.]+): (\d+)/(\d+) runs (are still|stopped|ended|were|blew)",
+        page,
+    )
+    assert why
+    words = {"are still": "plateau", "stopped": "local_minimum", "were": "slow", "blew": "diverged"}
+    for activation, hidden, lr, count, seeds, verb in why:
+        row = summary[
+            (summary["activation"] == activation)
+            & (summary["hidden"] == int(hidden))
+            & (summary["lr"] == float(lr))
+        ].iloc[0]
+        assert int(seeds) == row["n_seeds"]
+        if verb in words:
+            assert int(count) == row[f"outcome_{words[verb]}"]
