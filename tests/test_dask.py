@@ -25,6 +25,7 @@ from tests.test_resilience import (
     start_sweep,
     wait_for,
 )
+from xorlab import __version__
 from xorlab.spec import parse_spec
 
 pytest.importorskip("distributed")
@@ -189,7 +190,7 @@ def test_no_workers_and_a_wrong_xorlab_are_clear_errors(tmp_path: Path) -> None:
         worker = start_worker(address, "stale", env=fake_env, cwd=tmp_path)  # not the checkout
         result = sweep_on(address, spec, tmp_path, "--timeout", "30")
         assert result.returncode == 2
-        assert "xorlab 0.1.0 is needed" in result.stderr and "0.0.0-other" in result.stderr
+        assert f"xorlab {__version__} is needed" in result.stderr and "0.0.0-other" in result.stderr
     finally:
         stop(*([worker] if worker else []), scheduler)
 
