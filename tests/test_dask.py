@@ -149,7 +149,8 @@ def test_ctrl_c_on_a_local_dask_cluster(tmp_path: Path) -> None:
     clean = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path / "clean"), "--no-figures")
     assert clean.returncode == 0, clean.stderr
     expected = pd.read_csv(tmp_path / "clean" / "slow" / "runs.csv").drop(columns="train_seconds")
-    interrupt_and_resume(spec, tmp_path / "dask", expected, "--backend", "dask")
+    # closing a local cluster whose workers are mid-chunk takes Dask ~3-4.5 s on 2 cores
+    interrupt_and_resume(spec, tmp_path / "dask", expected, "--backend", "dask", within=10)
 
 
 def test_a_task_that_kills_its_worker_every_time_is_failed_without_a_hang(tmp_path: Path) -> None:

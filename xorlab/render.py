@@ -114,26 +114,33 @@ def render(
     figures: bool = True,
 ) -> list[Path]:
     """(Re)draw figures/ and report.html of a results folder; returns the files written."""
-    params = spec.get("params", {})
-    swept = list(params) or varying_settings(summary)
-    sampled = [k for k, v in params.items() if isinstance(v, dict)]
-    log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
     figures_folder = folder / "figures"
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     written: list[Path] = []
     if figures and len(runs):
-        settings = [s for s in varying_settings(summary) if s in swept] or swept
-        makers = figure_set(runs, curves, swept, sampled, log_scaled)
-        makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
-        makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
-        written += write_figures(figures_folder, makers)
+        written += write_figures(figures_folder, figure_makers(runs, summary, curves, spec))
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
     page = report_html(folder, summary, spec, _figure_order(p.name for p in written), runs)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
+
+
+def figure_makers(
+    runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, spec: dict
+) -> dict[str, FigureMaker]:
+    """Every figure of a results folder: file name -> a function that draws it."""
+    params = spec.get("params", {})
+    swept = list(params) or varying_settings(summary)
+    sampled = [k for k, v in params.items() if isinstance(v, dict)]
+    log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
+    settings = [s for s in varying_settings(summary) if s in swept] or swept
+    makers = figure_set(runs, curves, swept, sampled, log_scaled)
+    makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
+    makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
+    return makers
 
 
 def _outcome_figure(runs: pd.DataFrame, settings: list[str]):

@@ -139,6 +139,21 @@ class Results:
         """Every run's logged loss and accuracy, long format."""
         return read_curves(self.folder / CURVES)
 
+    def figure(self, name: str):
+        """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
+        as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
+        from xorlab.render import figure_makers
+
+        makers = figure_makers(self.runs, self.summary, self.curves, self.spec)
+        file_name = name if name.endswith(".png") else f"{name}.png"
+        if file_name not in makers:
+            allowed = ", ".join(m.removesuffix(".png") for m in makers)
+            raise ResultsError(f"no figure {name!r} for this sweep; one of: {allowed}")
+        figure = makers[file_name]()
+        if figure is None:
+            raise ResultsError(f"figure {name!r} has nothing to show for this sweep")
+        return figure
+
 
 def load(path: str | Path) -> Results:
     """A results folder (or just its runs.csv), checked; raises ResultsError if unusable."""

@@ -1,0 +1,80 @@
+"""xorlab from Python: run, load, compare and figures, with the command line's behaviour."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import xorlab
+from tests.conftest import REPO, TINY_SPEC, run_cli
+
+FIXTURE = REPO / "tests" / "fixtures" / "release01"
+
+
+def test_run_from_a_toml_string_a_dict_and_a_path_gives_the_same_runs(tmp_path: Path) -> None:
+    from_text = xorlab.run(TINY_SPEC, out=tmp_path / "a", figures=False)
+    data = {
+        "sweep": {"name": "tiny", "seeds": 3},
+        "params": {"hidden": [2, 4], "activation": ["tanh", "relu"], "lr": [0.1, 1.0]},
+        "train": {"epochs": 300, "log_every": 50},
+    }
+    from_dict = xorlab.run(data, out=tmp_path / "b", figures=False, n_jobs=1)
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_SPEC)
+    from_path = xorlab.run(path, out=tmp_path / "c", figures=False)
+    for results in (from_text, from_dict, from_path):
+        assert isinstance(results, xorlab.Results) and len(results.runs) == 24
+        assert results.meta["runs_trained"] == 24 and results.spec["sweep"]["name"] == "tiny"
+    numbers = [r.runs.drop(columns="train_seconds") for r in (from_text, from_dict, from_path)]
+    pd.testing.assert_frame_equal(numbers[0], numbers[1])
+    pd.testing.assert_frame_equal(numbers[0], numbers[2])
+    again = xorlab.run(path, out=tmp_path / "c", figures=False)  # resumes, like the command
+    assert again.meta["runs_reused"] == 24 and again.meta["runs_trained"] == 0
+    assert len(from_text.curves) == 24 * 7 and list(from_text.summary.columns)[:3] == [
+        "hidden",
+        "activation",
+        "lr",
+    ]
+
+
+def test_figures_and_compare_from_python(tmp_path: Path) -> None:
+    results = xorlab.run(TINY_SPEC, out=tmp_path, figures=False)
+    for name in ("solve_rate_heatmap", "loss_curves", "outcomes", "seeds.png"):
+        assert isinstance(results.figure(name), Figure)
+    with pytest.raises(xorlab.XorlabError, match="no figure 'pie'; one of|no figure 'pie'"):
+        results.figure("pie")
+    old = xorlab.load(FIXTURE)
+    assert old.runs["optimizer"].eq("gd").all() and old.runs["outcome"].isna().all()
+    table = xorlab.compare(results, results.folder / "runs.csv")
+    out = tmp_path / "cmp"
+    command = ("xorlab.compare", str(results.folder), str(results.folder / "runs.csv"))
+    assert run_cli(*command, "--out", str(out)).returncode == 0
+    pd.testing.assert_frame_equal(table, pd.read_csv(out / "compare.csv"), check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: xorlab.run("[sweep]\nname = '.'\n"), "sweep.name: must be a folder name"),
+        (lambda: xorlab.run({"sweep": {"name": "x"}, "train": {"lr": -1}}), "train.lr"),
+        (lambda: xorlab.run("[sweep\n"), "<string>: invalid TOML"),
+        (lambda: xorlab.run(TINY_SPEC, n_jobs=0), "n_jobs: must be a non-zero integer"),
+        (lambda: xorlab.load("no/such/folder"), "no such results folder"),
+        (lambda: xorlab.compare(FIXTURE), "at least two"),
+    ],
+)
+def test_bad_input_raises_the_one_documented_error(call, message: str) -> None:
+    with pytest.raises(xorlab.XorlabError, match=message.replace("(", ".").replace("[", ".")):
+        call()
+
+
+def test_importing_xorlab_loads_no_numerics() -> None:
+    """`python -m xorlab.sweep` imports the package first: it must stay light."""
+    code = "import sys, xorlab; print('numpy' in sys.modules or 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "False"
