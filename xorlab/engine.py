@@ -107,8 +107,8 @@ class _Data:
         self.samples = np.array([p.bits.shape[1] for p in problems], dtype=np.float64)
         codes = [p.codes for p in problems]
         pattern_counts = np.stack([np.bincount(c, minlength=4) for c in codes], axis=1)
-        self.pattern_present = (pattern_counts > 0).T.tolist()  # per run, 00 01 10 11
-        self.every_pattern = (pattern_counts > 0).all(axis=0).tolist()
+        self.pattern_present = pattern_counts > 0  # (4, M): 00 01 10 11 in the data
+        self.every_pattern = self.pattern_present.all(axis=0).tolist()
         if self.reduced:
             self.codes = np.stack(codes, axis=1)  # (samples, M)
             self.counts = pattern_counts
@@ -386,12 +386,13 @@ def _train_lockstep(
                 np.logical_or(within, data.absent, out=within)
                 np.logical_and.reduce(within, axis=0, out=solved_now)
                 np.copyto(last_unsolved, epoch, where=~solved_now)
-            if epoch >= tail_from:
+            if epoch >= tail_from or is_logged[epoch]:  # the loss, computed once
                 per_row = loss.value(net.Z2, net.A2, data.y)
-                tail_loss[epoch - tail_from] = (per_row * data.mean_weights).sum(axis=0)
+                epoch_loss = (per_row * data.mean_weights).sum(axis=0)
+                if epoch >= tail_from:
+                    tail_loss[epoch - tail_from] = epoch_loss
             if is_logged[epoch]:
-                per_row = loss.value(net.Z2, net.A2, data.y)
-                curve_loss[row] = (per_row * data.mean_weights).sum(axis=0)
+                curve_loss[row] = epoch_loss
                 correct = classified_right(net.A2, data.y)
                 curve_accuracy[row] = (correct * data.counts).sum(axis=0) / data.samples
                 row += 1
@@ -442,9 +443,7 @@ def _train_lockstep(
             peak_slope=np.array([_peak_slope(c.activation) for c in configs[:n_real]]),
             relu=np.array([c.activation == "relu" for c in configs[:n_real]]),
             outputs=outputs[:, :n_real],
-            present=(~data.absent if data.reduced else np.array(data.pattern_present).T)[
-                :, :n_real
-            ],
+            present=data.pattern_present[:, :n_real],
             grad_norm=grad_norm[:n_real],
             curve_epoch=log_at,
             curve_loss=curve_loss[:, :n_real],

@@ -120,7 +120,8 @@ def _sweep(args: argparse.Namespace) -> int:
         raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
     if options.backend == "loky" and options.n_jobs > cpu_count():
         print(f"note: n_jobs = {options.n_jobs}, but {cpu_count()} cores: using {cpu_count()}")
-    _say_collapsed(spec.space())
+    if spec.method == "grid":  # only a grid collapses; building it again is cheap
+        _say_collapsed(spec.space())
     progress = _Progress(enabled=not args.no_progress)
     try:
         report = run_sweep(
