@@ -19,7 +19,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from xorlab.cli.base import Parser, checked, run_command
+from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
 from xorlab.config import RunConfig
 from xorlab.errors import XorlabError
 from xorlab.execution.chunks import effective_workers
@@ -282,7 +282,7 @@ def _bench(args) -> int:
         rate = training_throughput(replace(probe, **settings), **options)
         gd = gd or rate
         print(f"  {label:<40} {rate / 1e6:>7.2f}M  {rate / gd:>6.0%}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

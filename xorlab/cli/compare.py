@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import Parser, checked, run_command
+from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
 from xorlab.rules import Interval
 
 
@@ -116,7 +116,7 @@ def _compare(args: argparse.Namespace) -> int:
         more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
         print(f"only in {flags}: {len(rows)} configurations: {labels}{more}")
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

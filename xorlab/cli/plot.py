@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import Parser, run_command
+from xorlab.cli.base import EXIT_OK, Parser, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def _plot(args: argparse.Namespace) -> int:
     written = render(args.folder, results.runs, results.summary, results.curves, results.spec)
     for path in written:
         print(path)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import EXIT_FAILED_RUNS, Parser, run_command
+from xorlab.cli.base import EXIT_FAILED_RUNS, EXIT_OK, Parser, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,4 +99,4 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED_RUNS
-    return 0
+    return EXIT_OK

@@ -7,7 +7,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xorlab.cli.base import EXIT_FAILED_RUNS, EXIT_INTERRUPTED, Parser, checked, run_command
+from xorlab.cli.base import (
+    EXIT_FAILED_RUNS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Parser,
+    checked,
+    run_command,
+)
 
 
 def _settings_help() -> str:
@@ -149,7 +156,7 @@ def _dry_run(spec) -> int:
         print(f"  {config.run_id}  seed={config.seed}  {swept}")
     if len(space) > 5:
         print(f"  ... and {len(space) - 5} more")
-    return 0
+    return EXIT_OK
 
 
 def _say_collapsed(space) -> None:
@@ -215,7 +222,7 @@ def _finish(report, args) -> int:
         return EXIT_INTERRUPTED
     if args.fail_fast and counts.get("failed", 0):
         return EXIT_FAILED_RUNS
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":
