@@ -9,6 +9,8 @@ Optionally (scikit-learn installed: the `bench` extra) MLPClassifier on the same
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -16,10 +18,13 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
+from xorlab.cli.scale import SCALE_SPECS, scale_benchmark
 from xorlab.config import RunConfig
 from xorlab.errors import XorlabError
 from xorlab.execution.chunks import effective_workers
@@ -29,12 +34,14 @@ from xorlab.spec import RUN_RULES
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "sweeps" / "bench.toml"
 
 
-def _tree_memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of a process and all its descendants, summed, in bytes (Linux /proc).
+def _tree_memory(pid: int) -> tuple[int, int, int]:
+    """(RSS, PSS) of a process and all its descendants, summed, and the RSS of the process
+    alone, in bytes (Linux /proc).
 
     Summed RSS counts pages shared between the processes (numpy, Python itself) once per
     process; PSS splits them, so its sum is the memory the sweep really holds."""
     rss = pss = 0
+    own = 0
     stack, seen = [pid], set()
     while stack:
         current = stack.pop()
@@ -48,47 +55,65 @@ def _tree_memory(pid: int) -> tuple[int, int]:
                         kilobytes = int(line.split()[1]) * 1024
                         rss += kilobytes if line.startswith("Rss:") else 0
                         pss += kilobytes if line.startswith("Pss:") else 0
+                        own += kilobytes if current == pid and line.startswith("Rss:") else 0
             with open(f"/proc/{current}/task/{current}/children") as handle:
                 stack.extend(int(child) for child in handle.read().split())
         except (OSError, ValueError):
             continue
-    return rss, pss
+    return rss, pss, own
 
 
-def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, tuple[int, int], str]:
-    """Run the real sweep command; returns wall seconds, the peak (RSS, PSS) of its process
-    tree, and its stdout."""
-    command = [
-        sys.executable,
-        "-m",
-        "xorlab.sweep",
-        str(spec),
-        "--out",
-        str(out),
-        "--fresh",
-        "--no-progress",
-        "--n-jobs",
-        str(n_jobs),
-    ]
-    peak = (0, 0)
+def run_sweep_process(
+    spec: Path, out: Path, *extra: str, kill_when: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Run the real sweep command in its own process group, sampling the memory of its process
+    tree; with `kill_when`, SIGKILL the whole group as soon as it returns true. Returns wall
+    seconds, the exit time (time.time()), the peak (RSS, PSS, RSS of the sweep process alone), stdout, stderr and exit code."""
+    command = [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), *extra]
+    peak = (0, 0, 0)
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
     def watch() -> None:
         nonlocal peak
         while process.poll() is None:
             peak = tuple(map(max, peak, _tree_memory(process.pid)))
+            if kill_when and kill_when():
+                os.killpg(process.pid, signal.SIGKILL)
+                return
             time.sleep(0.1)  # reading smaps costs the kernel time: poll gently
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     stdout, stderr = process.communicate()
+    exited = time.time()
     seconds = time.perf_counter() - start
     watcher.join()
-    if process.returncode != 0:
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {process.returncode}"
-        raise XorlabError(f"the benchmark sweep {spec} failed: {last}")
-    return seconds, peak, stdout
+    return {
+        "seconds": seconds,
+        "exited": exited,
+        "peak": peak,
+        "stdout": stdout,
+        "stderr": stderr,
+        "returncode": process.returncode,
+    }
+
+
+def _failed(spec: Path, run: dict[str, Any]) -> XorlabError:
+    stderr = run["stderr"].strip()
+    last = stderr.splitlines()[-1] if stderr else f"exit {run['returncode']}"
+    return XorlabError(f"the benchmark sweep {spec} failed: {last}")
+
+
+def run_end_to_end(spec: Path, n_jobs: int, out: Path) -> tuple[float, tuple[int, int], str]:
+    """Run the real sweep command; returns wall seconds, the peak (RSS, PSS) of its process
+    tree, and its stdout."""
+    run = run_sweep_process(spec, out, "--fresh", "--no-progress", "--n-jobs", str(n_jobs))
+    if run["returncode"] != 0:
+        raise _failed(spec, run)
+    return run["seconds"], run["peak"], run["stdout"]
 
 
 def sample_runs(configs: list[RunConfig], size: int) -> list[RunConfig]:
@@ -213,6 +238,19 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--out", type=Path, help="results parent folder (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="instead: the cost of a sweep besides training, at 60k and 1M runs (several minutes)",
+    )
+    parser.add_argument(
+        "--scale-specs",
+        type=Path,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        default=(SCALE_SPECS / "sweep60k.toml", SCALE_SPECS / "sweep1m.toml"),
+        help="the two sweeps of --scale (default: sweeps/scale/sweep60k.toml, sweep1m.toml)",
+    )
     return parser
 
 
@@ -222,6 +260,9 @@ def _bench(args) -> int:
     from xorlab.reference import train_reference
     from xorlab.spec import load_spec
 
+    if args.scale:
+        scale_benchmark(*args.scale_specs, args.n_jobs, args.out)
+        return EXIT_OK
     configs = list(load_spec(args.spec).space())
     workers = effective_workers(args.n_jobs)
     epochs = {c.epochs for c in configs}
