@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +35,19 @@ def run_cli(
         env=env,
         **kwargs,
     )
+
+
+def stored_runs(folder: Path) -> int:
+    """Runs a sweep has stored so far in `folder`: the counts its shard names carry."""
+    return sum(
+        int(shard.stem.split("-")[1]) for shard in (folder / "shards").glob("[0-9]*-*.parquet")
+    )
+
+
+def read_curves(folder: Path) -> pd.DataFrame:
+    """A folder's curves.parquet, sorted (rows are stored in the order chunks finished)."""
+    curves = pd.read_parquet(folder / "curves.parquet")
+    return curves.sort_values(["run_id", "epoch"], ignore_index=True)
 
 
 def exit_status(main, argv: list[str]) -> int:

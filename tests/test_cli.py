@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import read_curves, run_cli, stored_runs
 from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
 from xorlab.config import SETTING_NAMES
 from xorlab.execution import chunks
@@ -22,8 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def read_numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = pd.read_csv(folder / "runs.csv").drop(columns="train_seconds")
-    curves = pd.read_csv(folder / "curves.csv")
-    return runs, curves
+    return runs, read_curves(folder)
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +39,10 @@ def two_workers(tmp_path_factory, request) -> Path:
 
 def test_sweep_writes_every_file(two_workers: Path) -> None:
     folder = two_workers / "results" / "tiny"
-    for name in (
-        "runs.csv",
-        "summary.csv",
-        "curves.csv",
-        "spec.toml",
-        "meta.json",
-        "journal.jsonl",
-    ):
+    for name in ("runs.csv", "summary.csv", "spec.toml", "meta.json"):
         assert (folder / name).is_file(), name
+    assert not (folder / "curves.csv").exists() and not (folder / "journal.jsonl").exists()
+    assert stored_runs(folder) == 24
     runs = pd.read_csv(folder / "runs.csv")
     assert list(runs.columns) == list(RUN_COLUMNS)
     assert len(runs) == 2 * 2 * 2 * 3 and runs["run_id"].is_unique
@@ -75,7 +69,7 @@ def test_sweep_writes_every_file(two_workers: Path) -> None:
         assert row["epochs_to_solve_median"] == pytest.approx(
             mine["epochs_to_solve"].median(), nan_ok=True
         )
-    curves = pd.read_csv(folder / "curves.csv")
+    curves = pd.read_parquet(folder / "curves.parquet")
     assert list(curves.columns) == ["run_id", "epoch", "loss", "accuracy"]
     assert set(curves["run_id"]) == set(runs["run_id"])
     assert sorted(curves["epoch"].unique()) == list(range(0, 301, 50))

@@ -14,13 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.conftest import REPO, TINY_SPEC, read_curves, run_cli, stored_runs
 from tests.test_protocols import PROTOCOL_SPEC
 from tests.test_resilience import (
     SLOW_RUNS,
     SLOW_SPEC,
     interrupt_and_resume,
-    journal_lines,
     run_crash_spec,
     start_sweep,
     wait_for,
@@ -104,9 +103,7 @@ def sweep_on(address: str, spec: Path, out: Path, *extra: str, timeout: float = 
 
 
 def numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds"), pd.read_csv(
-        folder / "curves.csv"
-    )
+    return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds"), read_curves(folder)
 
 
 @pytest.mark.parametrize("text", [TINY_SPEC, PROTOCOL_SPEC], ids=["tiny", "protocols"])
@@ -131,9 +128,9 @@ def test_killing_a_worker_mid_sweep_loses_nothing(cluster, tmp_path: Path) -> No
     folder = tmp_path / "slow"
     sweep = start_sweep(spec, tmp_path, "--address", address, "--no-figures")
     try:
-        wait_for(lambda: journal_lines(folder) >= 8 or sweep.poll() is not None, timeout=120)
+        wait_for(lambda: stored_runs(folder) >= 8 or sweep.poll() is not None, timeout=120)
         workers[0].send_signal(signal.SIGKILL)
-        killed_at = journal_lines(folder)
+        killed_at = stored_runs(folder)
         _, stderr = sweep.communicate(timeout=180)
     finally:
         stop(sweep)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, fails_cleanly
+from tests.conftest import REPO, fails_cleanly, read_curves
 from xorlab.cli import bench, compare, plot, sweep
+
+OLD_FOLDER = REPO / "tests" / "fixtures" / "release02"  # written by xorlab 0.2
+OLD_SPEC = REPO / "tests" / "fixtures" / "release02.toml"
 
 GOOD = """
 [sweep]
@@ -181,16 +185,28 @@ def test_fresh_over_a_file_or_a_read_only_folder(tmp_path: Path, capsys) -> None
     assert tree(out) == before
 
 
-def test_a_read_only_journal_stops_before_training(copy_of: Path, capsys) -> None:
+@pytest.mark.parametrize("part", ["shards", "curves.parquet"])
+def test_a_read_only_store_stops_before_training(part: str, copy_of: Path, capsys) -> None:
     spec = copy_of / "spec.toml"
     wider = copy_of.parent / "good.toml"
     wider.write_text(spec.read_text().replace("seeds = 2", "seeds = 4"))
     before = tree(copy_of)
-    with read_only(copy_of / "journal.jsonl"):
-        fails_cleanly(
-            capsys, sweep.main, [str(wider), "--out", str(copy_of.parent)], "journal.jsonl"
-        )
+    with read_only(copy_of / part):
+        fails_cleanly(capsys, sweep.main, [str(wider), "--out", str(copy_of.parent)], part)
     assert tree(copy_of) == before
+
+
+def test_a_read_only_journal_of_an_older_release_stops_before_training(
+    old_copy: Path, capsys
+) -> None:
+    wider = old_copy.parent / "release02.toml"
+    wider.write_text(OLD_SPEC.read_text().replace("seeds = 2", "seeds = 4"))
+    before = tree(old_copy)
+    with read_only(old_copy / "journal.jsonl"):
+        fails_cleanly(
+            capsys, sweep.main, [str(wider), "--out", str(old_copy.parent)], "journal.jsonl"
+        )
+    assert tree(old_copy) == before
 
 
 def _text_in(column: str):
@@ -222,7 +238,14 @@ PLOT_DAMAGE = {
         ),
         "figures",
     ),
-    "curves.csv damaged": (lambda f: (f / "curves.csv").write_text("run_id\nx\n"), "curves"),
+    "curves.parquet damaged": (
+        lambda f: next((f / "curves.parquet").glob("*.parquet")).write_text("run_id\nx\n"),
+        "curves.parquet",
+    ),
+    "curves.parquet missing": (
+        lambda f: subprocess.run(["rm", "-r", str(f / "curves.parquet")], check=True),
+        "curves.parquet",
+    ),
 }
 
 
@@ -331,10 +354,60 @@ JOURNAL_DAMAGE = {
 }
 
 
+@pytest.fixture(scope="module")
+def fresh02(tmp_path_factory) -> Path:
+    """The sweep of the 0.2 fixture, trained afresh by this release."""
+    root = tmp_path_factory.mktemp("fresh02")
+    assert sweep.main([str(OLD_SPEC), "--out", str(root), "--no-progress", "--no-figures"]) == 0
+    return root / "release02"
+
+
+@pytest.fixture
+def old_copy(tmp_path: Path) -> Path:
+    """A copy of a folder written by 0.2 (journal.jsonl, curves.csv)."""
+    target = tmp_path / "release02"
+    subprocess.run(["cp", "-r", str(OLD_FOLDER), str(target)], check=True)
+    return target
+
+
+def test_a_folder_of_0_2_converts_with_every_run_reused(
+    old_copy: Path, fresh02: Path, capsys
+) -> None:
+    argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
+    assert sweep.main(argv) == 0
+    assert "16 reused, 0 trained" in capsys.readouterr().out
+    assert not (old_copy / "journal.jsonl").exists() and not (old_copy / "curves.csv").exists()
+    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
+    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
+    pd.testing.assert_frame_equal(got, expected)
+    old_curves = pd.read_csv(OLD_FOLDER / "curves.csv")
+    pd.testing.assert_frame_equal(
+        read_curves(old_copy),
+        old_curves.sort_values(["run_id", "epoch"], ignore_index=True),
+        check_dtype=False,
+    )
+    pd.testing.assert_frame_equal(read_curves(old_copy), read_curves(fresh02), rtol=1e-9)
+
+
+def test_a_conversion_cut_short_is_done_again_without_duplicates(
+    old_copy: Path, fresh02: Path, capsys
+) -> None:
+    """A kill after the journal's shards were written but before it was deleted."""
+    from xorlab.store import RunStore
+
+    RunStore(old_copy).open()  # converts, deletes the journal...
+    shutil.copy(OLD_FOLDER / "journal.jsonl", old_copy / "journal.jsonl")  # ...undone
+    argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
+    assert sweep.main(argv) == 0
+    assert "16 reused, 0 trained" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(read_curves(old_copy), read_curves(fresh02), rtol=1e-9)
+
+
 @pytest.mark.parametrize("damage", JOURNAL_DAMAGE, ids=list(JOURNAL_DAMAGE))
 def test_a_damaged_journal_record_is_dropped_retrained_and_reported_once(
-    damage: str, copy_of: Path, finished: Path, capsys
+    damage: str, old_copy: Path, fresh02: Path, capsys
 ) -> None:
+    copy_of, finished = old_copy, fresh02
     journal = copy_of / "journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
     middle = len(lines) // 2
@@ -343,8 +416,7 @@ def test_a_damaged_journal_record_is_dropped_retrained_and_reported_once(
     else:
         lines[middle] = json.dumps(JOURNAL_DAMAGE[damage](json.loads(lines[middle]))) + "\n"
     journal.write_text("".join(lines))
-    argv = [str(copy_of / "spec.toml"), "--out", str(copy_of.parent), "--no-progress"]
-    argv += ["--no-figures"]
+    argv = [str(OLD_SPEC), "--out", str(copy_of.parent), "--no-progress", "--no-figures"]
     assert sweep.main(argv) == 0
     captured = capsys.readouterr()
     assert f"journal.jsonl:{middle + 1}: dropped" in captured.err, captured.err
@@ -354,12 +426,25 @@ def test_a_damaged_journal_record_is_dropped_retrained_and_reported_once(
     expected = pd.read_csv(finished / "runs.csv").drop(columns="train_seconds")
     got = pd.read_csv(copy_of / "runs.csv").drop(columns="train_seconds")
     pd.testing.assert_frame_equal(got, expected)
-    pd.testing.assert_frame_equal(
-        pd.read_csv(copy_of / "curves.csv"), pd.read_csv(finished / "curves.csv")
-    )
+    pd.testing.assert_frame_equal(read_curves(copy_of), read_curves(finished), rtol=1e-9)
     assert sweep.main(argv) == 0  # reported once: the second rerun is quiet
     captured = capsys.readouterr()
     assert "dropped" not in captured.err and "0 trained" in captured.out
+
+
+def test_a_torn_last_journal_line_is_dropped_not_fatal(
+    old_copy: Path, fresh02: Path, capsys
+) -> None:
+    journal = old_copy / "journal.jsonl"
+    data = journal.read_bytes()
+    journal.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 40])  # half a last line
+    argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
+    assert sweep.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "dropped its torn last line" in captured.err and "1 trained" in captured.out
+    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
+    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
+    pd.testing.assert_frame_equal(got, expected)
 
 
 # -- 7, 8. processes and signals ------------------------------------------------------------------------

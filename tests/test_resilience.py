@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.conftest import REPO, TINY_SPEC, read_curves, run_cli, stored_runs
 from xorlab.search import SpecError
 from xorlab.spec import SECTIONS, parse_spec
 
 # 16 batch keys (hidden x log_every) x 24 runs: 16 chunks of a few tenths of a second each, so
-# the journal grows while the sweep runs (about 3 s on 2 cores).
+# the store grows while the sweep runs (about 3 s on 2 cores).
 SLOW_SPEC = """
 [sweep]
 name = "slow"
@@ -40,13 +40,13 @@ def numbers(folder: Path) -> pd.DataFrame:
     return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds")
 
 
+def curves_match(folder: Path, clean: Path) -> None:
+    """The folder's curves are those of the uninterrupted sweep: each run's once, whole."""
+    pd.testing.assert_frame_equal(read_curves(folder), read_curves(clean))
+
+
 def meta(folder: Path) -> dict:
     return json.loads((folder / "meta.json").read_text())
-
-
-def journal_lines(folder: Path) -> int:
-    path = folder / "journal.jsonl"
-    return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
 def start_sweep(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -88,25 +88,25 @@ def slow(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     spec.write_text(SLOW_SPEC)
     result = run_cli("xorlab.sweep", str(spec), "--out", str(root / "clean"), "--no-figures")
     assert result.returncode == 0, result.stderr
-    return spec, numbers(root / "clean" / "slow")
+    return spec, numbers(root / "clean" / "slow"), root / "clean" / "slow"
 
 
 @pytest.mark.parametrize("moment", ["early", "middle", "late"])
 def test_kill_9_then_resume_gives_the_uninterrupted_tables(
     moment: str, slow, tmp_path: Path
 ) -> None:
-    spec, expected = slow
+    spec, expected, clean = slow
     folder = tmp_path / "slow"
     process = start_sweep(spec, tmp_path)
     if moment == "early":
         time.sleep(0.3)
     elif moment == "middle":
-        wait_for(lambda: journal_lines(folder) >= 40)
-    else:  # all runs journaled: tables and figures are being written
-        wait_for(lambda: journal_lines(folder) >= len(expected) or process.poll() is not None)
+        wait_for(lambda: stored_runs(folder) >= 40)
+    else:  # all runs stored: tables and figures are being written
+        wait_for(lambda: stored_runs(folder) >= len(expected) or process.poll() is not None)
     process.kill()
     process.wait()
-    killed_with = journal_lines(folder)
+    killed_with = stored_runs(folder)
     assert killed_with < len(expected) or moment == "late"
     result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
     assert result.returncode == 0, result.stderr
@@ -115,22 +115,58 @@ def test_kill_9_then_resume_gives_the_uninterrupted_tables(
     assert counts["runs_reused"] >= killed_with - 8 and counts["runs_reused"] + counts[
         "runs_trained"
     ] == len(expected)
-    assert not list(folder.glob(".*.tmp")) and not (folder / ".lock").exists()
+    curves_match(folder, clean)
+    assert not list(folder.rglob(".*.tmp")) and not (folder / ".lock").exists()
 
 
-def test_torn_journal_line_is_dropped_not_fatal(slow, tmp_path: Path) -> None:
-    spec, expected = slow
+def _last_shard(folder: Path) -> Path:
+    return max((folder / "shards").glob("*.parquet"))
+
+
+@pytest.mark.parametrize("damage", ["torn", "garbage", "flipped byte"])
+def test_a_damaged_shard_is_dropped_retrained_and_reported_once(
+    damage: str, slow, tmp_path: Path
+) -> None:
+    """A shard is written whole or not at all; one damaged later (a disk, a person) is moved
+    to shards.rejected/ with its curves, reported once, and its runs trained again."""
+    spec, expected, clean = slow
     folder = tmp_path / "slow"
-    assert (
-        run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures").returncode == 0
-    )
-    lines = (folder / "journal.jsonl").read_bytes().splitlines(keepends=True)
-    (folder / "journal.jsonl").write_bytes(b"".join(lines[:-3]) + lines[-3][: len(lines[-3]) // 2])
-    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    command = ("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    assert run_cli(*command).returncode == 0
+    shard = _last_shard(folder)
+    data = bytearray(shard.read_bytes())
+    if damage == "torn":
+        data = data[: len(data) // 2]
+    elif damage == "garbage":
+        data = bytearray(b"not parquet at all" * 10)
+    else:  # inside the first column's data page: its checksum no longer matches
+        data[200] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    runs = int(shard.stem.split("-")[1])
+    result = run_cli(*command)
     assert result.returncode == 0, result.stderr
-    assert "dropped its torn last line" in result.stderr
-    assert "3 trained" in result.stdout
+    assert f"{shard.name}: dropped" in result.stderr and "shards.rejected" in result.stderr
+    assert f"{runs} trained" in result.stdout
+    assert (folder / "shards.rejected" / shard.name).exists()
     pd.testing.assert_frame_equal(numbers(folder), expected)
+    curves_match(folder, clean)
+    again = run_cli(*command)
+    assert "dropped" not in again.stderr and "0 trained" in again.stdout
+
+
+def test_curves_of_a_chunk_without_its_shard_are_not_kept_twice(slow, tmp_path: Path) -> None:
+    """A kill between a chunk's curves and its shard: the curves go, the runs train again."""
+    spec, expected, clean = slow
+    folder = tmp_path / "slow"
+    command = ("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-figures")
+    assert run_cli(*command).returncode == 0
+    shard = _last_shard(folder)
+    shard.unlink()
+    result = run_cli(*command)
+    assert result.returncode == 0, result.stderr
+    assert f"{shard.stem.split('-')[1]} trained" in result.stdout
+    pd.testing.assert_frame_equal(numbers(folder), expected)
+    curves_match(folder, clean)
 
 
 def interrupt_and_resume(
@@ -140,14 +176,14 @@ def interrupt_and_resume(
     exit 130 within seconds, no traceback, finished runs kept; a rerun completes the sweep."""
     folder = out / spec.stem
     process = start_sweep(spec, out, *extra)
-    wait_for(lambda: journal_lines(folder) >= 16)
+    wait_for(lambda: stored_runs(folder) >= 16)
     sent = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert time.monotonic() - sent < within
     assert process.returncode == 130, stderr
     assert "resume with: python -m xorlab.sweep" in stderr and "Traceback" not in stderr
-    kept = journal_lines(folder)
+    kept = stored_runs(folder)
     assert 16 <= kept < len(expected)
     result = run_cli("xorlab.sweep", str(spec), "--out", str(out), "--no-figures")
     assert result.returncode == 0
@@ -156,7 +192,7 @@ def interrupt_and_resume(
 
 
 def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path) -> None:
-    spec, expected = slow
+    spec, expected, clean = slow
     interrupt_and_resume(spec, tmp_path, expected)
 
 

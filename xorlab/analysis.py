@@ -31,11 +31,15 @@ SUMMARY_METRICS = (
 )
 
 
-def runs_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run, in the order given: run_id, seed, every setting, then the metrics."""
-    frame = pd.DataFrame.from_records(
-        [{k: r[k] for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
-    )
+def runs_table(records: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """One row per run, in the order given: run_id, seed, every setting, then the metrics
+    (from records, or the columns of the run store)."""
+    if isinstance(records, pd.DataFrame):
+        frame = records[list(RUN_COLUMNS)].copy()
+    else:
+        frame = pd.DataFrame.from_records(
+            [{k: r[k] for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
+        )
     type_settings(frame)
     frame["epochs_to_solve"] = frame["epochs_to_solve"].astype("Int64")
     frame["solved"] = frame["solved"].astype(bool)

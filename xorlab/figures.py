@@ -7,7 +7,7 @@ are the same in every figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from xorlab.config import SETTING_NAMES, format_value
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
 MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
 DPI = 100
 PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
@@ -166,18 +167,42 @@ def heatmap_figure(
     return figure
 
 
-def loss_band(
-    curves: pd.DataFrame, run_ids: Sequence[str], label: str, color: object, ax: Axes | None = None
-) -> Axes:
-    """Median loss over the given runs against epoch, with the interquartile range shaded."""
-    ax = _new_axes(ax)
-    subset = curves[curves["run_id"].isin(set(run_ids))].dropna(subset=["loss"])
-    if subset.empty:  # e.g. every run failed: nothing to draw
-        return ax
-    stats = subset.groupby("epoch")["loss"].quantile([0.25, 0.5, 0.75]).unstack()
-    ax.plot(stats.index, stats[0.5], color=color, label=label, lw=1.5)
-    ax.fill_between(stats.index, stats[0.25], stats[0.75], color=color, alpha=0.2, lw=0)
-    return ax
+def loss_bands(runs: pd.DataFrame, curves_of: CurvesOf) -> pd.DataFrame:
+    """The data of the loss-curves figure: for each activation and hidden size (8 at most,
+    spread over the range) at its best other settings, the median and interquartile range of
+    the loss over seeds at each logged epoch. Columns: activation, hidden, label, epoch,
+    q25, q50, q75. Reads only the curves of those runs."""
+    hidden_values = sorted(runs["hidden"].unique())
+    if len(hidden_values) > 8:  # keep panels readable: 8 hidden sizes spread over the range
+        picks = np.linspace(0, len(hidden_values) - 1, 8).round().astype(int)
+        hidden_values = [hidden_values[i] for i in picks]
+    best = _best_per_group(runs, ["activation", "hidden"])
+    best = best[best["hidden"].isin(hidden_values)]
+    varying = [
+        k
+        for k in SETTING_NAMES
+        if k not in ("activation", "hidden") and k in best and best[k].nunique() > 1
+    ]
+    columns = ["activation", "hidden", "label", "epoch", "q25", "q50", "q75"]
+    curves = curves_of(best["run_id"].tolist()).dropna(subset=["loss"])
+    if curves.empty:  # e.g. every run failed: nothing to draw
+        return pd.DataFrame(columns=columns)
+    labels = best.drop_duplicates(["activation", "hidden"]).assign(
+        label=lambda f: [
+            f"hidden {row['hidden']}"
+            + (f" ({', '.join(f'{k} {format_value(row[k])}' for k in varying)})" if varying else "")
+            for _, row in f.iterrows()
+        ]
+    )[["activation", "hidden", "label"]]
+    keyed = curves.merge(best[["run_id", "activation", "hidden"]], on="run_id")
+    quantiles = (
+        keyed.groupby(["activation", "hidden", "epoch"])["loss"]
+        .quantile([0.25, 0.5, 0.75])
+        .unstack()
+        .set_axis(["q25", "q50", "q75"], axis=1)
+        .reset_index()
+    )
+    return quantiles.merge(labels, on=["activation", "hidden"])[columns]
 
 
 def _sequential(n: int) -> list:
@@ -186,33 +211,24 @@ def _sequential(n: int) -> list:
     return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
 
 
-def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
-    """One panel per activation, one line per hidden size, each at its best other settings."""
+def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
+    """One panel per activation, one line per hidden size (the `loss_bands` of the runs)."""
     activations = sorted(runs["activation"].unique())
-    hidden_values = sorted(runs["hidden"].unique())
-    if len(hidden_values) > 8:  # keep panels readable: 8 hidden sizes spread over the range
-        hidden_values = [
-            hidden_values[i] for i in np.linspace(0, len(hidden_values) - 1, 8).round().astype(int)
-        ]
+    hidden_values = sorted(bands["hidden"].unique())
     figure, axes = _panels(len(activations), sharey=True)
     colors = dict(zip(hidden_values, _sequential(len(hidden_values))))
-    best = _best_per_group(runs, ["activation", "hidden"])
-    varying = [
-        k
-        for k in SETTING_NAMES
-        if k not in ("activation", "hidden") and k in best and best[k].nunique() > 1
-    ]
     # When runs solve in the first tenth of training, a log epoch axis shows how they got there.
+    best = _best_per_group(runs, ["activation", "hidden"])
     solved_at = best["epochs_to_solve"].dropna()
     early = len(solved_at) and solved_at.median() < 0.1 * runs["epochs"].max()
     for ax, activation in zip(axes[0], activations):
-        for hidden in hidden_values:
-            chosen = best[(best["activation"] == activation) & (best["hidden"] == hidden)]
-            if chosen.empty:
-                continue
-            detail = ", ".join(f"{k} {format_value(chosen[k].iloc[0])}" for k in varying)
-            label = f"hidden {hidden}" + (f" ({detail})" if detail else "")
-            loss_band(curves, chosen["run_id"], label, colors[hidden], ax)
+        for (hidden, label), band in bands[bands["activation"] == activation].groupby(
+            ["hidden", "label"]
+        ):
+            ax.plot(band["epoch"], band["q50"], color=colors[hidden], label=label, lw=1.5)
+            ax.fill_between(
+                band["epoch"], band["q25"], band["q75"], color=colors[hidden], alpha=0.2, lw=0
+            )
         ax.set_yscale("log")
         ax.set_title(activation, color=activation_color(activation))
         ax.set_xlabel("epoch")
@@ -220,11 +236,14 @@ def loss_curves_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             last = int(runs["epochs"].max())
             ax.set_xscale("symlog", linthresh=max(10, int(runs["log_every"].min())))
             ax.set_xlim(0, last)
-            ticks = [0] + [10**k for k in range(2, len(str(last))) if 10**k <= last] + [last]
+            ticks = [0] + [10**k for k in range(2, len(str(last))) if 10**k <= last]
+            if last >= 2 * ticks[-1] or last < 100:  # the last tick would crowd 10^k
+                ticks.append(last)
             ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.set_xlabel("epoch (log scale past the first log interval)")
         ax.axhline(np.log(2), color="gray", ls=":", lw=1)
-        ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("training loss (log scale; dotted: ln 2 = chance)")
     figure.suptitle("Loss curves over seeds, each hidden size at its best settings")

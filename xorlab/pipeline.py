@@ -1,7 +1,8 @@
 """One sweep from spec to results folder: expand, skip finished runs, train, write tables.
 
-spec -> run configs -> minus runs already in the journal (resume) -> runner -> journal
-     -> runs.csv, summary.csv, curves.csv, spec.toml, meta.json, figures/, report.html
+spec -> run configs -> minus runs already stored (resume) -> backend -> the store (a shard of
+metrics in shards/ and its curves in curves.parquet/ per chunk)
+     -> runs.csv, summary.csv, spec.toml, meta.json, figures/, report.html
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from xorlab.result import RunResult
 from xorlab.spec import Spec, to_toml
 from xorlab.store import (
     LOCK,
-    Journal,
-    curves_table,
+    RunStore,
     folder_lock,
     remove_stale_temporaries,
     write_text,
@@ -51,7 +51,8 @@ class SweepReport:
     statuses: Counter = field(default_factory=Counter)
     summary: Any = None
     interrupted: bool = False
-    journal_problems: list[str] = field(default_factory=list)
+    store_problems: list[str] = field(default_factory=list)
+    store_read_seconds: float = 0.0
     moved_aside: Path | None = None
 
 
@@ -177,17 +178,19 @@ def _sweep_in_folder(
 ) -> SweepReport:
     """The sweep itself, under the folder's lock."""
     remove_stale_temporaries(folder)
-    journal = Journal(folder)
-    records = journal.load()
+    store = RunStore(folder)
+    statuses = store.open()
     done = {
-        run_id
-        for run_id, record in records.items()
-        if not (rerun_failed and record["status"] == "failed")
+        run_id for run_id, status in statuses.items() if not (rerun_failed and status == "failed")
     }
+    del statuses
     todo = [c for c in configs if c.run_id not in done]
+    del done
     report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
-    report.journal_problems = journal.problems
+    report.store_problems = store.problems
+    report.store_read_seconds = store.read_seconds
     started = _now()
+    first_shard = store.next_sequence
     # set the backend up before writing anything: one that cannot start leaves no trace
     with open_backend(options) if todo else contextlib.nullcontext(_nothing) as execute:
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
@@ -199,23 +202,23 @@ def _sweep_in_folder(
         preload.start()
         try:
             for results in execute(todo):
-                records.update(journal.append(results))
+                store.append(results)
                 report.runs_trained += len(results)
                 if on_results:
                     on_results(results)
         except KeyboardInterrupt:
             report.interrupted = True
-            before = journal.intact
-            records = journal.read()  # the journal may hold a chunk the loop did not see
-            report.runs_trained = journal.intact - before
+            # the store may hold a chunk the loop did not see
+            report.runs_trained = store.stored_since(first_shard)
         preload.join()
-    ordered = [records[c.run_id] for c in configs if c.run_id in records]  # spec order
-    report.statuses = Counter(r["status"] for r in ordered)
+    del todo
+    stored = store.runs([c.run_id for c in configs])  # in the spec's order
+    report.statuses = Counter(stored["status"])
     _write_meta(folder, spec, report, started, options)  # first: the report page shows it
     drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
     try:
-        report.summary = write_outputs(folder, spec, ordered, drawing)
-    except KeyboardInterrupt:  # the runs are all in the journal: a rerun writes the outputs
+        report.summary = write_outputs(folder, spec, stored, drawing)
+    except KeyboardInterrupt:  # the runs are all stored: a rerun writes the outputs
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)
         raise
@@ -231,31 +234,20 @@ def _import_output_modules() -> None:
     import xorlab.render  # noqa: F401  (pandas, matplotlib)
 
 
-def write_outputs(
-    folder: Path, spec: Spec, ordered: Sequence[dict[str, Any]], figures: bool = True
-):
-    """(Re)write runs.csv, summary.csv, curves.csv, the figures and report.html from the
-    records of the spec's finished runs, in the spec's order."""
-    import pandas as pd
-
+def write_outputs(folder: Path, spec: Spec, stored, figures: bool = True):
+    """(Re)write runs.csv, summary.csv, the figures and report.html from the stored runs of the
+    spec (a DataFrame of the store's columns, in the spec's order)."""
     from xorlab.analysis import runs_csv, runs_table, summary_table
     from xorlab.render import render
+    from xorlab.results import curves_reader
 
-    runs = runs_table(ordered)
+    runs = runs_table(stored)
     summary = summary_table(runs)
-    curves = curves_table(ordered)
     write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
     write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
-    write_with(folder / "curves.csv", lambda f: _write_curves(f, curves))
-    render(folder, runs, summary, pd.DataFrame(curves), spec.to_dict(), figures)
+    (folder / "curves.csv").unlink(missing_ok=True)  # an older release's: curves.parquet now
+    render(folder, runs, summary, curves_reader(folder), spec.to_dict(), figures)
     return summary
-
-
-def _write_curves(handle, curves: dict[str, np.ndarray]) -> None:
-    """Long-format CSV, fast: run_id,epoch,loss,accuracy."""
-    handle.write(b"run_id,epoch,loss,accuracy\n")
-    rows = zip(curves["run_id"], curves["epoch"], curves["loss"], curves["accuracy"])
-    handle.write("".join(f"{r},{e},{loss:.10g},{acc:.6g}\n" for r, e, loss, acc in rows).encode())
 
 
 def _write_meta(
@@ -283,6 +275,7 @@ def _write_meta(
         "runs_reused": report.runs_reused,
         "runs_trained": report.runs_trained,
         "statuses": dict(report.statuses),
+        "store_read_seconds": round(report.store_read_seconds, 3),
         "settings": list(SETTING_NAMES),
     }
     write_text(folder / "meta.json", json.dumps(meta, indent=2) + "\n")

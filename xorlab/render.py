@@ -22,8 +22,10 @@ from xorlab.figures import (
     DPI,
     MAX_CATEGORIES,
     PNG,
+    CurvesOf,
     decision_boundaries_figure,
     heatmap_figure,
+    loss_bands,
     loss_curves_figure,
     outcome_figure,
     outcome_shares,
@@ -42,7 +44,7 @@ FigureMaker = Callable[[], Figure | None]
 
 def figure_set(
     runs: pd.DataFrame,
-    curves: pd.DataFrame,
+    curves_of: CurvesOf,
     swept: Sequence[str],
     sampled: Sequence[str] = (),
     log_scaled: Sequence[str] = (),
@@ -73,7 +75,7 @@ def figure_set(
         figures["solve_rate_heatmap.png"] = partial(
             heatmap_figure, runs, rows, columns, "activation", facet
         )
-    figures["loss_curves.png"] = partial(loss_curves_figure, runs, curves)
+    figures["loss_curves.png"] = lambda: loss_curves_figure(runs, loss_bands(runs, curves_of))
     figures["seeds.png"] = partial(seeds_figure, runs)
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
@@ -109,7 +111,7 @@ def render(
     folder: Path,
     runs: pd.DataFrame,
     summary: pd.DataFrame,
-    curves: pd.DataFrame,
+    curves_of: CurvesOf,
     spec: dict,
     figures: bool = True,
 ) -> list[Path]:
@@ -119,7 +121,7 @@ def render(
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     written: list[Path] = []
     if figures and len(runs):
-        written += write_figures(figures_folder, figure_makers(runs, summary, curves, spec))
+        written += write_figures(figures_folder, figure_makers(runs, summary, curves_of, spec))
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
@@ -129,7 +131,7 @@ def render(
 
 
 def figure_makers(
-    runs: pd.DataFrame, summary: pd.DataFrame, curves: pd.DataFrame, spec: dict
+    runs: pd.DataFrame, summary: pd.DataFrame, curves_of: CurvesOf, spec: dict
 ) -> dict[str, FigureMaker]:
     """Every figure of a results folder: file name -> a function that draws it."""
     params = spec.get("params", {})
@@ -137,7 +139,7 @@ def figure_makers(
     sampled = [k for k, v in params.items() if isinstance(v, dict)]
     log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
     settings = [s for s in varying_settings(summary) if s in swept] or swept
-    makers = figure_set(runs, curves, swept, sampled, log_scaled)
+    makers = figure_set(runs, curves_of, swept, sampled, log_scaled)
     makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
     makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
     return makers
@@ -225,9 +227,11 @@ def report_html(
     counts = meta.get("statuses", {})
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'
-        for name in ("runs.csv", "summary.csv", "curves.csv", "spec.toml", "meta.json")
+        for name in ("runs.csv", "summary.csv", "spec.toml", "meta.json")
         if (folder / name).exists()
     )
+    if (folder / "curves.parquet").exists():  # a folder of files: read it with pandas
+        tables += ' · curves: <code>pd.read_parquet("curves.parquet")</code>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>xorlab sweep {name}</title>
 <style>

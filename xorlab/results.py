@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xorlab.analysis import blank_inapplicable, summary_table
 from xorlab.config import SETTINGS
 from xorlab.errors import ResultsError
-from xorlab.result import DIAGNOSIS
-from xorlab.store import STATUSES
+from xorlab.result import DIAGNOSIS, STATUSES
+from xorlab.store import CURVE_SCHEMA, CURVES
 
 RUNS = "runs.csv"
-CURVES = "curves.csv"
+OLD_CURVES = "curves.csv"  # written by 0.1 and 0.2
 SPEC = "spec.toml"
 META = "meta.json"
 IDENTITY = ("run_id", "seed", "status", "solved", "final_loss")  # an xorlab runs table has these
@@ -107,8 +110,55 @@ def read_runs(path: Path) -> pd.DataFrame:
     return runs
 
 
-def read_curves(path: Path) -> pd.DataFrame:
-    """A curves.csv (run_id, epoch, loss, accuracy), checked."""
+def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.DataFrame:
+    """The curves of a results folder (run_id, epoch, loss, accuracy), all or only the runs
+    `run_ids`: from curves.parquet, reading only the rows asked for, or from the curves.csv of
+    an older release."""
+    parquet = folder / CURVES
+    if not parquet.exists() and (folder / OLD_CURVES).exists():
+        curves = _read_curves_csv(folder / OLD_CURVES)
+        return curves if run_ids is None else curves[curves["run_id"].isin(set(run_ids))]
+    if run_ids is not None and not run_ids:
+        return CURVE_SCHEMA.empty_table().to_pandas()
+    filters = None if run_ids is None else [("run_id", "in", list(run_ids))]
+    try:
+        table = pq.read_table(parquet, schema=CURVE_SCHEMA, filters=filters)
+    except FileNotFoundError:
+        raise ResultsError(f"{parquet}: no such file") from None
+    except (OSError, pa.ArrowException) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ResultsError(f"{parquet}: not an xorlab curves table ({reason})") from None
+    return table.to_pandas()
+
+
+def check_curves(folder: Path, required: bool = False) -> None:
+    """Check that every file of the folder's curves.parquet is a curves table (their footers
+    only: cheap), so that a damaged one is an error now, not a figure missing later; with
+    `required`, that the folder has curves at all."""
+    parquet = folder / CURVES
+    if not parquet.exists():
+        if required and not (folder / OLD_CURVES).exists():
+            raise ResultsError(f"{parquet}: no such file (the loss curves are drawn from it)")
+        return
+    for part in sorted(parquet.glob("*.parquet")) if parquet.is_dir() else [parquet]:
+        try:
+            names = pq.read_schema(part).names
+        except (OSError, pa.ArrowException) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+            raise ResultsError(f"{part}: not an xorlab curves table ({reason})") from None
+        missing = [c for c in CURVE_SCHEMA.names if c not in names]
+        if missing:
+            raise ResultsError(f"{part}: not an xorlab curves table (missing {', '.join(missing)})")
+
+
+def curves_reader(folder: Path) -> Callable[[Collection[str]], pd.DataFrame]:
+    """A function that reads the curves of the given runs from the folder (for the figures:
+    they never need every curve)."""
+    return partial(read_curves, folder)
+
+
+def _read_curves_csv(path: Path) -> pd.DataFrame:
+    """A curves.csv (run_id, epoch, loss, accuracy) of 0.1 or 0.2, checked."""
     curves = _read_csv(path, "curves table")
     missing = [c for c in ("run_id", "epoch", "loss", "accuracy") if c not in curves.columns]
     if missing:
@@ -136,15 +186,21 @@ class Results:
 
     @cached_property
     def curves(self) -> pd.DataFrame:
-        """Every run's logged loss and accuracy, long format."""
-        return read_curves(self.folder / CURVES)
+        """Every run's logged loss and accuracy, long format (the runs of this table only)."""
+        return read_curves(self.folder, self.runs["run_id"].tolist())
+
+    def curves_of(self, run_ids: Collection[str]) -> pd.DataFrame:
+        """The curves of the given runs (read from disk, unless `curves` was read already)."""
+        if "curves" in self.__dict__:
+            return self.curves[self.curves["run_id"].isin(set(run_ids))]
+        return read_curves(self.folder, run_ids)
 
     def figure(self, name: str):
         """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
         as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
         from xorlab.render import figure_makers
 
-        makers = figure_makers(self.runs, self.summary, self.curves, self.spec)
+        makers = figure_makers(self.runs, self.summary, self.curves_of, self.spec)
         file_name = name if name.endswith(".png") else f"{name}.png"
         if file_name not in makers:
             allowed = ", ".join(m.removesuffix(".png") for m in makers)
@@ -179,5 +235,7 @@ def load(path: str | Path) -> Results:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError):
             meta = {}  # informational only: a damaged meta.json does not stop anything
+    if runs_path.name == RUNS:
+        check_curves(folder)
     name = folder.name if runs_path.name == RUNS else runs_path.stem
     return Results(folder, runs, spec, meta if isinstance(meta, dict) else {}, name or "sweep")

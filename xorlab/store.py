@@ -1,34 +1,39 @@
-"""The results folder: a lock, an append-only journal of finished runs, and atomic writes.
+"""The results folder: a lock, the store of finished runs, and atomic writes.
 
-Finished runs are appended to ``journal.jsonl`` (one JSON line per run, flushed and synced
-after each chunk), so an interrupted sweep keeps them and a rerun resumes. A torn last line
-(from a kill mid-write) is dropped when the journal is read. Tables and figures are written to
-a temporary file in the same folder, then renamed over the old one, so a reader never sees a
-half-written file.
+Finished runs are stored per chunk as two immutable Parquet files of the same name: their
+metrics (one row per run) in ``shards/`` and their curves (long format) in ``curves.parquet/``,
+the dataset users read. Each file is written to a temporary name, synced and renamed, the curves
+first: a shard is whole or absent, and a shard present means its curves are too. An interrupted
+sweep keeps every stored chunk and a rerun resumes. Tables and figures are written the same way
+(temporary file, then rename), so a reader never sees a half-written file.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import re
 import socket
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from xorlab.config import SETTING_NAMES, RunConfig
-from xorlab.diagnosis import OUTCOMES
+from xorlab.config import SETTINGS
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import DIAGNOSIS, METRICS, RunResult
+from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
-JOURNAL = "journal.jsonl"
 LOCK = ".lock"
+SHARDS = "shards"
+CURVES = "curves.parquet"
+REJECTED_SHARDS = "shards.rejected"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -54,7 +59,7 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
 
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files left by a process killed mid-write (call under the lock)."""
-    for pattern in (".*.tmp", "figures/.*.tmp"):
+    for pattern in (".*.tmp", "figures/.*.tmp", f"{SHARDS}/.*.tmp", f"{CURVES}/.*.tmp"):
         for stale in folder.glob(pattern):
             stale.unlink(missing_ok=True)
 
@@ -116,8 +121,9 @@ def _json_float(value: float) -> float | None:
 RECORD_KEYS = ("run_id", "seed", *METRICS, "curve")
 
 
-def result_to_record(result: RunResult) -> dict[str, Any]:
-    """A JSON-ready record of one run: its id, configuration, metrics and curve."""
+def result_to_record(result: RunResult, lists: bool = True) -> dict[str, Any]:
+    """A record of one run: its id, configuration, metrics and curve (JSON-ready lists, or
+    the arrays themselves with `lists=False`)."""
     return {
         "run_id": result.run_id,
         **asdict(result.config),
@@ -133,6 +139,12 @@ def result_to_record(result: RunResult) -> dict[str, Any]:
             "epoch": result.curve_epoch.tolist(),
             "loss": [_json_float(x) for x in result.curve_loss.tolist()],
             "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
+        }
+        if lists
+        else {
+            "epoch": result.curve_epoch,
+            "loss": result.curve_loss,
+            "accuracy": result.curve_accuracy,
         },
     }
 
@@ -146,147 +158,209 @@ def _diagnosis_record(result: RunResult) -> dict[str, Any]:
     return record
 
 
-STATUSES = ("ok", "diverged", "failed")
-REJECTED = "journal.rejected.jsonl"
+# -- the store of finished runs ---------------------------------------------------------------
+
+_ARROW = {int: pa.int64(), float: pa.float64(), str: pa.string()}
+RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("seed", pa.int64()),
+        *((name, _ARROW[setting.kind]) for name, setting in SETTINGS.items()),
+        ("status", pa.string()),
+        ("final_loss", pa.float64()),
+        ("final_accuracy", pa.float64()),
+        ("solved", pa.bool_()),
+        ("epochs_to_solve", pa.int64()),
+        ("train_seconds", pa.float64()),
+        ("error", pa.string()),
+        ("outcome", pa.string()),
+        ("live_units", pa.int64()),
+        ("grad_norm", pa.float64()),
+        ("wrong_patterns", pa.string()),
+        ("loss_change", pa.float64()),
+    ]
+)
+CURVE_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("epoch", pa.int64()),
+        ("loss", pa.float64()),
+        ("accuracy", pa.float64()),
+    ]
+)
+_SHARD_NAME = re.compile(r"(\d{6,})-(\d+)\.parquet")
+_PARQUET = {"compression": "zstd", "write_page_checksum": True}
 
 
-def _number_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+def shard_runs(path: Path) -> int | None:
+    """The number of runs a shard holds, from its name (`<sequence>-<runs>.parquet`)."""
+    match = _SHARD_NAME.fullmatch(path.name)
+    return int(match[2]) if match else None
 
 
-def record_problem(record: Any) -> str | None:
-    """What is wrong with a journal record, or None when it is whole: every field of the right
-    type, curves of equal lengths, and a configuration that hashes to its run_id. A whole
-    record of an older release gets the settings added since filled in (at their defaults)."""
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    missing = [key for key in RECORD_KEYS if key not in record]
-    if missing:
-        return "missing " + ", ".join(map(repr, missing))
-    curve = record["curve"]
-    if not isinstance(curve, dict) or not all(
-        isinstance(curve.get(k), list) for k in ("epoch", "loss", "accuracy")
-    ):
-        return "curve is not {epoch, loss, accuracy} lists"
-    if not len(curve["epoch"]) == len(curve["loss"]) == len(curve["accuracy"]):
-        return "curve lists of unequal lengths"
-    if not all(_number_or_none(v) for k in ("epoch", "loss", "accuracy") for v in curve[k]):
-        return "curve values are not numbers"
-    if record["status"] not in STATUSES:
-        return f"status {record['status']!r} is not one of {', '.join(STATUSES)}"
-    if not all(
-        _number_or_none(record[k]) for k in ("final_loss", "final_accuracy", "train_seconds")
-    ):
-        return "final_loss, final_accuracy or train_seconds is not a number"
-    if not isinstance(record["solved"], bool):
-        return "solved is not true or false"
-    if not (record["epochs_to_solve"] is None or isinstance(record["epochs_to_solve"], int)):
-        return "epochs_to_solve is not an integer"
-    try:
-        config = RunConfig.from_mapping(record)
-    except (TypeError, ValueError) as error:
-        return f"not a run configuration ({error})"
-    if config.run_id != record["run_id"]:
-        return "its settings do not match its run_id"
-    for name in SETTING_NAMES:  # a record of an older release lacks the later settings
-        record.setdefault(name, getattr(config, name))
-    for name in DIAGNOSIS:  # and the diagnosis
-        record.setdefault(name, None)
-    if record["outcome"] is not None and record["outcome"] not in OUTCOMES:
-        return f"outcome {record['outcome']!r} is not one of {', '.join(OUTCOMES)}"
-    return None
+def _shard_sequence(path: Path) -> int:
+    match = _SHARD_NAME.fullmatch(path.name)
+    return int(match[1]) if match else -1
 
 
-class Journal:
-    """Append-only store of finished runs, keyed by run_id (a later record wins)."""
+def _curves_of_records(records: Sequence[dict[str, Any]]) -> pa.Table:
+    """The long-format curves of records whose "curve" holds arrays or lists."""
+    curves = [r["curve"] for r in records]
+    lengths = [len(c["epoch"]) for c in curves]
+    column = lambda key, dtype: (  # noqa: E731
+        np.concatenate([np.asarray(c[key], dtype) for c in curves])
+        if sum(lengths)
+        else np.zeros(0, dtype)
+    )
+    return pa.table(
+        {
+            "run_id": np.repeat(np.array([r["run_id"] for r in records], dtype=object), lengths),
+            "epoch": column("epoch", np.int64),
+            "loss": column("loss", np.float64),
+            "accuracy": column("accuracy", np.float64),
+        },
+        schema=CURVE_SCHEMA,
+    )
+
+
+def _runs_of_records(records: Sequence[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{k: r[k] for k in RUN_SCHEMA.names} for r in records], schema=RUN_SCHEMA
+    )
+
+
+class RunStore:
+    """The finished runs of a results folder, as Parquet shards (see the module's docstring).
+
+    Call `open` under the folder's lock before anything else: it converts a journal of an older
+    release, deletes the curves of a chunk whose shard a kill prevented, and checks every shard
+    (a damaged one is moved to shards.rejected/, reported in `problems`, its runs trained
+    again). A run stored twice (a failed run trained again) counts as its later record."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / JOURNAL
-        self.problems: list[str] = []  # what load() dropped, for people
-        self.intact = 0  # intact lines at the last read
+        self.folder = folder
+        self.shards = folder / SHARDS
+        self.curves = folder / CURVES
+        self.problems: list[str] = []  # what `open` dropped, for people
+        self.read_seconds = 0.0  # how long `open` took to read the finished runs
+        self.next_sequence = 0  # of the next shard
 
-    def load(self) -> dict[str, dict[str, Any]]:
-        """Check the journal and return its records (call under the folder's lock).
+    def shard_files(self) -> list[Path]:
+        """The shards, oldest first."""
+        return sorted(
+            (p for p in self.shards.glob("*.parquet") if _SHARD_NAME.fullmatch(p.name)),
+            key=_shard_sequence,
+        )
 
-        A torn last line (a kill mid-write) is cut. A line that is not a whole record is moved
-        to journal.rejected.jsonl, so it is reported once and its run trained again; each
-        problem is described in `problems`. Fails early if the journal cannot be appended to."""
-        if self.path.exists():
+    def open(self) -> dict[str, str]:
+        """Prepare the store (see the class docstring); returns run_id -> status of every stored
+        run. Fails early, with a ResultsError, if the store cannot be written to."""
+        from xorlab.journal import JOURNAL
+
+        started = time.perf_counter()
+        for folder in (self.shards, self.curves):  # made by the first chunk, if absent
+            if not folder.is_dir():
+                continue
             try:
-                with self.path.open("rb+") as handle:
-                    data = handle.read()
-                    if data and not data.endswith(b"\n"):
-                        handle.truncate(data.rfind(b"\n") + 1)
-                        self.problems.append(
-                            f"{self.path}: dropped its torn last line (a write cut short by a kill)"
-                        )
+                probe = folder / ".write-test.tmp"
+                probe.write_bytes(b"")
+                probe.unlink()
             except OSError as error:
-                raise ResultsError(f"cannot update {self.path}: {error.strerror}") from None
-        records, rejected = self._parse()
-        if rejected:
-            kept = "".join(json.dumps(r) + "\n" for r in records.values())
-            with (self.path.parent / REJECTED).open("a", encoding="utf-8") as handle:
-                handle.writelines(
-                    line if line.endswith("\n") else line + "\n" for _, line, _ in rejected
-                )
-            write_text(self.path, kept)
-            for number, _, problem in rejected:
-                self.problems.append(
-                    f"{self.path}:{number}: dropped ({problem}); its run will be trained again "
-                    f"(the line is kept in {REJECTED})"
-                )
-        return records
+                raise ResultsError(f"cannot update {folder}: {error.strerror or error}") from None
+        if (self.folder / JOURNAL).exists():
+            self._convert_journal()
+        shards = self.shard_files() if self.shards.is_dir() else []
+        names = {p.name for p in shards}
+        for part in self.curves.glob("*.parquet"):  # a kill between the curves and the shard
+            if part.name not in names:
+                part.unlink()
+        statuses: dict[str, str] = {}
+        for shard in shards:
+            try:
+                # every column, to verify every page's checksum now rather than at the end
+                table = pq.read_table(shard, page_checksum_verification=True)
+                problem = self._problem(shard, table)
+            except (OSError, pa.ArrowException) as error:
+                problem = f"not readable as Parquet: {error}"
+            if problem:
+                self._reject(shard, problem)
+                continue
+            statuses.update(zip(table["run_id"].to_pylist(), table["status"].to_pylist()))
+        self.next_sequence = max((_shard_sequence(p) for p in shards), default=-1) + 1
+        self.read_seconds = time.perf_counter() - started
+        return statuses
 
-    def _parse(self) -> tuple[dict[str, dict[str, Any]], list[tuple[int, str, str]]]:
-        records: dict[str, dict[str, Any]] = {}
-        rejected: list[tuple[int, str, str]] = []
-        intact = 0
-        if not self.path.exists():
-            return records, rejected
-        with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                line = raw.decode("utf-8", errors="replace")
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    rejected.append((number, line, "not valid JSON"))
-                    continue
-                problem = record_problem(record)
-                if problem:
-                    rejected.append((number, line, problem))
-                else:
-                    records[record["run_id"]] = record
-                    intact += 1
-        self.intact = intact
-        return records, rejected
+    @staticmethod
+    def _problem(shard: Path, table: pa.Table) -> str | None:
+        runs = shard_runs(shard)
+        if table.num_rows != runs:
+            return f"holds {table.num_rows} runs, its name says {runs}"
+        if table["run_id"].null_count:
+            return "a run without a run_id"
+        unknown = set(table["status"].unique().to_pylist()) - set(STATUSES)
+        if unknown:
+            return f"status {sorted(map(str, unknown))[0]!r} is not one of {', '.join(STATUSES)}"
+        return None
 
-    def read(self) -> dict[str, dict[str, Any]]:
-        """All whole records (after `load`, every line is one)."""
-        return self._parse()[0]
+    def _reject(self, shard: Path, problem: str) -> None:
+        aside = self.folder / REJECTED_SHARDS
+        aside.mkdir(exist_ok=True)
+        shard.replace(aside / shard.name)
+        part = self.curves / shard.name
+        if part.exists():
+            part.replace(aside / f"curves-{shard.name}")
+        self.problems.append(
+            f"{shard}: dropped ({problem}); its runs will be trained again "
+            f"(the file is kept in {REJECTED_SHARDS}/)"
+        )
 
-    def append(self, results: Iterable[RunResult]) -> dict[str, dict[str, Any]]:
-        """Append finished runs (flushed and synced); returns their records by run_id."""
-        records = {r.run_id: result_to_record(r) for r in results}
-        lines = "".join(json.dumps(record) + "\n" for record in records.values())
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return records
+    def _convert_journal(self, batch: int = 20_000) -> None:
+        """Store the records of a 0.1/0.2 journal as shards, then delete the journal (a kill
+        half way leaves the journal: the next run converts it again, over the same names)."""
+        from xorlab.journal import JOURNAL, Journal
 
+        journal = Journal(self.folder)
+        records = list(journal.load().values())
+        self.problems.extend(journal.problems)
+        for stale in self.shard_files():  # left by a conversion a kill cut short
+            (self.curves / stale.name).unlink(missing_ok=True)
+            stale.unlink()
+        for sequence, start in enumerate(range(0, len(records), batch)):
+            self._write(sequence, records[start : start + batch])
+        (self.folder / JOURNAL).unlink()
+        (self.folder / "curves.csv").unlink(missing_ok=True)  # now in curves.parquet/
 
-def curves_table(records: Iterable[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Columns of the long-format curves table: run_id, epoch, loss, accuracy."""
-    run_ids, epochs, losses, accuracies = [], [], [], []
-    for record in records:
-        curve = record["curve"]
-        run_ids.extend([record["run_id"]] * len(curve["epoch"]))
-        epochs.extend(curve["epoch"])
-        losses.extend(curve["loss"])
-        accuracies.extend(curve["accuracy"])
-    return {
-        "run_id": np.array(run_ids, dtype=object),
-        "epoch": np.array(epochs, dtype=np.int64),
-        "loss": np.array(losses, dtype=np.float64),
-        "accuracy": np.array(accuracies, dtype=np.float64),
-    }
+    def _write(self, sequence: int, records: Sequence[dict[str, Any]]) -> Path:
+        name = f"{sequence:06d}-{len(records)}.parquet"
+        curves, runs = _curves_of_records(records), _runs_of_records(records)
+        self.shards.mkdir(exist_ok=True)
+        self.curves.mkdir(exist_ok=True)
+        write_with(self.curves / name, lambda f: pq.write_table(curves, f, **_PARQUET))
+        write_with(self.shards / name, lambda f: pq.write_table(runs, f, **_PARQUET))
+        return self.shards / name
+
+    def append(self, results: Sequence[RunResult]) -> None:
+        """Store one chunk of finished runs (curves first, then the shard that commits them)."""
+        if results:
+            self._write(self.next_sequence, [result_to_record(r, lists=False) for r in results])
+            self.next_sequence += 1
+
+    def stored_since(self, sequence: int) -> int:
+        """Runs in the shards numbered `sequence` and later (from their names)."""
+        return sum(shard_runs(p) or 0 for p in self.shard_files() if _shard_sequence(p) >= sequence)
+
+    def runs(self, run_ids: Sequence[str]):
+        """The stored runs among `run_ids`, in that order, as a DataFrame of the shards'
+        columns (read column by column; the curves are not read)."""
+        import pandas as pd
+
+        try:
+            tables = [pq.read_table(p, schema=RUN_SCHEMA) for p in self.shard_files()]
+        except (OSError, pa.ArrowException) as error:  # changed since `open` checked it
+            raise ResultsError(f"{self.shards}: a shard became unreadable: {error}") from None
+        table = pa.concat_tables(tables) if tables else RUN_SCHEMA.empty_table()
+        frame = table.to_pandas().drop_duplicates("run_id", keep="last")
+        position = pd.Index(run_ids).get_indexer(frame["run_id"])
+        frame = frame.assign(_position=position)
+        frame = frame[position >= 0].sort_values("_position", kind="stable")
+        return frame.drop(columns="_position").reset_index(drop=True)

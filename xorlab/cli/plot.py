@@ -27,14 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     from xorlab.errors import ResultsError
     from xorlab.render import render
-    from xorlab.results import load
+    from xorlab.results import check_curves, load
 
     if not args.folder.is_dir():
         raise ResultsError(f"{args.folder}: not a results folder")
     results = load(args.folder)
     if not results.spec:
         raise ResultsError(f"{args.folder}: not a results folder (no spec.toml)")
-    written = render(args.folder, results.runs, results.summary, results.curves, results.spec)
+    check_curves(args.folder, required=True)
+    written = render(args.folder, results.runs, results.summary, results.curves_of, results.spec)
     for path in written:
         print(path)
     return EXIT_OK

@@ -199,10 +199,10 @@ def _finish(report, args) -> int:
     counts = report.statuses
     if report.moved_aside:
         print(f"--fresh: the previous results were moved to {report.moved_aside}", file=sys.stderr)
-    for problem in report.journal_problems[:5]:
+    for problem in report.store_problems[:5]:
         print(f"note: {problem}", file=sys.stderr)
-    if len(report.journal_problems) > 5:
-        print(f"note: ... and {len(report.journal_problems) - 5} more", file=sys.stderr)
+    if len(report.store_problems) > 5:
+        print(f"note: ... and {len(report.store_problems) - 5} more", file=sys.stderr)
     if report.summary is not None and len(report.summary):
         from xorlab.report import best_table
 
@@ -210,7 +210,9 @@ def _finish(report, args) -> int:
     print(
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )
-    print(f"results in {report.folder}/ (report.html, runs.csv, summary.csv, curves.csv, figures/)")
+    print(
+        f"results in {report.folder}/ (report.html, runs.csv, summary.csv, curves.parquet, figures/)"
+    )
     print(
         f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed"
     )

@@ -1,0 +1,140 @@
+"""The journal of folders written by xorlab 0.1 and 0.2: one JSON line per finished run.
+
+Later releases store runs as Parquet shards (`xorlab.store.RunStore`); a folder that still has a
+journal is converted on first use. The journal is checked as it always was: a torn last line
+(from a kill mid-write) is cut, a line that is not a whole record is moved to
+journal.rejected.jsonl (reported once; its run is trained again).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from xorlab.config import SETTING_NAMES, RunConfig
+from xorlab.diagnosis import OUTCOMES
+from xorlab.errors import ResultsError
+from xorlab.result import DIAGNOSIS, STATUSES
+from xorlab.store import RECORD_KEYS, write_text
+
+JOURNAL = "journal.jsonl"
+
+
+REJECTED = "journal.rejected.jsonl"
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def record_problem(record: Any) -> str | None:
+    """What is wrong with a journal record, or None when it is whole: every field of the right
+    type, curves of equal lengths, and a configuration that hashes to its run_id. A whole
+    record of an older release gets the settings added since filled in (at their defaults)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [key for key in RECORD_KEYS if key not in record]
+    if missing:
+        return "missing " + ", ".join(map(repr, missing))
+    curve = record["curve"]
+    if not isinstance(curve, dict) or not all(
+        isinstance(curve.get(k), list) for k in ("epoch", "loss", "accuracy")
+    ):
+        return "curve is not {epoch, loss, accuracy} lists"
+    if not len(curve["epoch"]) == len(curve["loss"]) == len(curve["accuracy"]):
+        return "curve lists of unequal lengths"
+    if not all(_number_or_none(v) for k in ("epoch", "loss", "accuracy") for v in curve[k]):
+        return "curve values are not numbers"
+    if record["status"] not in STATUSES:
+        return f"status {record['status']!r} is not one of {', '.join(STATUSES)}"
+    if not all(
+        _number_or_none(record[k]) for k in ("final_loss", "final_accuracy", "train_seconds")
+    ):
+        return "final_loss, final_accuracy or train_seconds is not a number"
+    if not isinstance(record["solved"], bool):
+        return "solved is not true or false"
+    if not (record["epochs_to_solve"] is None or isinstance(record["epochs_to_solve"], int)):
+        return "epochs_to_solve is not an integer"
+    try:
+        config = RunConfig.from_mapping(record)
+    except (TypeError, ValueError) as error:
+        return f"not a run configuration ({error})"
+    if config.run_id != record["run_id"]:
+        return "its settings do not match its run_id"
+    for name in SETTING_NAMES:  # a record of an older release lacks the later settings
+        record.setdefault(name, getattr(config, name))
+    for name in DIAGNOSIS:  # and the diagnosis
+        record.setdefault(name, None)
+    if record["outcome"] is not None and record["outcome"] not in OUTCOMES:
+        return f"outcome {record['outcome']!r} is not one of {', '.join(OUTCOMES)}"
+    return None
+
+
+class Journal:
+    """The journal of a 0.1/0.2 folder: one JSON record per finished run, keyed by run_id (a
+    later record wins). Read once, to be converted into the Parquet store."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / JOURNAL
+        self.problems: list[str] = []  # what load() dropped, for people
+        self.intact = 0  # intact lines at the last read
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """Check the journal and return its records (call under the folder's lock).
+
+        A torn last line (a kill mid-write) is cut. A line that is not a whole record is moved
+        to journal.rejected.jsonl, so it is reported once and its run trained again; each
+        problem is described in `problems`. Fails early if the journal cannot be appended to."""
+        if self.path.exists():
+            try:
+                with self.path.open("rb+") as handle:
+                    data = handle.read()
+                    if data and not data.endswith(b"\n"):
+                        handle.truncate(data.rfind(b"\n") + 1)
+                        self.problems.append(
+                            f"{self.path}: dropped its torn last line (a write cut short by a kill)"
+                        )
+            except OSError as error:
+                raise ResultsError(f"cannot update {self.path}: {error.strerror}") from None
+        records, rejected = self._parse()
+        if rejected:
+            kept = "".join(json.dumps(r) + "\n" for r in records.values())
+            with (self.path.parent / REJECTED).open("a", encoding="utf-8") as handle:
+                handle.writelines(
+                    line if line.endswith("\n") else line + "\n" for _, line, _ in rejected
+                )
+            write_text(self.path, kept)
+            for number, _, problem in rejected:
+                self.problems.append(
+                    f"{self.path}:{number}: dropped ({problem}); its run will be trained again "
+                    f"(the line is kept in {REJECTED})"
+                )
+        return records
+
+    def _parse(self) -> tuple[dict[str, dict[str, Any]], list[tuple[int, str, str]]]:
+        records: dict[str, dict[str, Any]] = {}
+        rejected: list[tuple[int, str, str]] = []
+        intact = 0
+        if not self.path.exists():
+            return records, rejected
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                line = raw.decode("utf-8", errors="replace")
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    rejected.append((number, line, "not valid JSON"))
+                    continue
+                problem = record_problem(record)
+                if problem:
+                    rejected.append((number, line, problem))
+                else:
+                    records[record["run_id"]] = record
+                    intact += 1
+        self.intact = intact
+        return records, rejected
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """All whole records (after `load`, every line is one)."""
+        return self._parse()[0]
