@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from xorlab.analysis import configuration_label, decision_surfaces, same_configuration
+from xorlab.analysis import configuration_label, decision_surfaces
 from xorlab.config import SETTING_NAMES
 from xorlab.errors import ResultsError
 from xorlab.figures import (
@@ -24,6 +24,7 @@ from xorlab.figures import (
     PNG,
     CurvesOf,
     decision_boundaries_figure,
+    drawn,
     heatmap_figure,
     loss_bands,
     loss_curves_figure,
@@ -75,18 +76,22 @@ def figure_set(
         figures["solve_rate_heatmap.png"] = partial(
             heatmap_figure, runs, rows, columns, "activation", facet
         )
-    figures["loss_curves.png"] = lambda: loss_curves_figure(runs, loss_bands(runs, curves_of))
+    figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
     figures["seeds.png"] = partial(seeds_figure, runs)
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
     return figures
 
 
+def _loss_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:
+    return loss_curves_figure(runs, loss_bands(runs, curves_of))
+
+
 def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
     """Draw and save one figure; a figure that cannot be drawn is reported, not fatal (the
     tables are what matters, and they are written already)."""
     try:
-        figure = make()
+        figure = drawn(make)
         if figure is None:  # nothing to show, e.g. no run finished
             path.unlink(missing_ok=True)
             return path
@@ -98,8 +103,10 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
 
 def write_figures(folder: Path, figures: dict[str, FigureMaker]) -> list[Path]:
     """Draw and save figures as PNG into `folder`, each atomically; returns the files written.
-    Figures that fail are logged as warnings. (They are drawn here, one after the other: this
-    process has matplotlib loaded, and worker processes would spend as long importing it.)"""
+    Figures that fail are logged as warnings. (They are drawn here, one after the other: drawn
+    by the sweep's workers, in parallel, they took longer on 2 cores than here, measured with
+    the 60,000-run sweep of `python -m xorlab.bench --scale`: the workers must import pandas
+    and matplotlib, and get the runs table pickled.)"""
     folder.mkdir(exist_ok=True)
     outcomes = [_draw_and_save(folder / name, make) for name, make in figures.items()]
     for problem in (o for o in outcomes if isinstance(o, str)):
@@ -154,12 +161,16 @@ def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
 
 
 def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    """Each configuration's worst run (highest final loss, unsolved first) for a replay."""
+    """Each configuration's worst run (highest final loss, unsolved first) for a replay, in
+    the summary's order."""
+    settings = list(SETTING_NAMES)
     ranked = runs.assign(_rank=runs["final_loss"].fillna(float("inf")) + ~runs["solved"] * 1e300)
-    return [
-        ranked[same_configuration(ranked, row)].sort_values("_rank")["run_id"].iloc[-1]
-        for _, row in summary.iterrows()
-    ]
+    worst = (
+        ranked.sort_values("_rank", kind="stable")
+        .groupby(settings, dropna=False, sort=False)
+        .tail(1)
+    )
+    return summary[settings].merge(worst[[*settings, "run_id"]], on=settings)["run_id"].tolist()
 
 
 def _decision_figure(runs: pd.DataFrame, summary: pd.DataFrame, settings: list[str]):

@@ -198,6 +198,7 @@ class Results:
     def figure(self, name: str):
         """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
         as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
+        from xorlab.figures import drawn
         from xorlab.render import figure_makers
 
         makers = figure_makers(self.runs, self.summary, self.curves_of, self.spec)
@@ -205,7 +206,7 @@ class Results:
         if file_name not in makers:
             allowed = ", ".join(m.removesuffix(".png") for m in makers)
             raise ResultsError(f"no figure {name!r} for this sweep; one of: {allowed}")
-        figure = makers[file_name]()
+        figure = drawn(makers[file_name])
         if figure is None:
             raise ResultsError(f"figure {name!r} has nothing to show for this sweep")
         return figure

@@ -121,9 +121,9 @@ def _json_float(value: float) -> float | None:
 RECORD_KEYS = ("run_id", "seed", *METRICS, "curve")
 
 
-def result_to_record(result: RunResult, lists: bool = True) -> dict[str, Any]:
-    """A record of one run: its id, configuration, metrics and curve (JSON-ready lists, or
-    the arrays themselves with `lists=False`)."""
+def result_to_record(result: RunResult) -> dict[str, Any]:
+    """A JSON-ready record of one run: its id, configuration, metrics and curve (the form of
+    the journal of 0.1 and 0.2)."""
     return {
         "run_id": result.run_id,
         **asdict(result.config),
@@ -139,12 +139,6 @@ def result_to_record(result: RunResult, lists: bool = True) -> dict[str, Any]:
             "epoch": result.curve_epoch.tolist(),
             "loss": [_json_float(x) for x in result.curve_loss.tolist()],
             "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
-        }
-        if lists
-        else {
-            "epoch": result.curve_epoch,
-            "loss": result.curve_loss,
-            "accuracy": result.curve_accuracy,
         },
     }
 
@@ -203,30 +197,57 @@ def _shard_sequence(path: Path) -> int:
     return int(match[1]) if match else -1
 
 
-def _curves_of_records(records: Sequence[dict[str, Any]]) -> pa.Table:
-    """The long-format curves of records whose "curve" holds arrays or lists."""
-    curves = [r["curve"] for r in records]
-    lengths = [len(c["epoch"]) for c in curves]
-    column = lambda key, dtype: (  # noqa: E731
-        np.concatenate([np.asarray(c[key], dtype) for c in curves])
-        if sum(lengths)
-        else np.zeros(0, dtype)
+def _curves_table(run_ids: Sequence[str], curves: Sequence[tuple[Any, Any, Any]]) -> pa.Table:
+    """The long-format curves table of runs given as (epochs, losses, accuracies)."""
+    lengths = [len(epoch) for epoch, _, _ in curves]
+    parts = list(zip(*curves)) if curves else [(), (), ()]
+    column = lambda i, dtype: (  # noqa: E731
+        np.concatenate([np.asarray(v, dtype) for v in parts[i]]) if sum(lengths) else []
     )
     return pa.table(
         {
-            "run_id": np.repeat(np.array([r["run_id"] for r in records], dtype=object), lengths),
-            "epoch": column("epoch", np.int64),
-            "loss": column("loss", np.float64),
-            "accuracy": column("accuracy", np.float64),
+            "run_id": np.repeat(np.array(run_ids, dtype=object), lengths),
+            "epoch": column(0, np.int64),
+            "loss": column(1, np.float64),
+            "accuracy": column(2, np.float64),
         },
         schema=CURVE_SCHEMA,
     )
 
 
-def _runs_of_records(records: Sequence[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(
+def _records_tables(records: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
+    """The shard and curves tables of journal records."""
+    runs = pa.Table.from_pylist(
         [{k: r[k] for k in RUN_SCHEMA.names} for r in records], schema=RUN_SCHEMA
     )
+    curves = [(r["curve"]["epoch"], r["curve"]["loss"], r["curve"]["accuracy"]) for r in records]
+    return runs, _curves_table([r["run_id"] for r in records], curves)
+
+
+_CONFIG_COLUMNS = ("seed", *SETTINGS)
+_RESULT_COLUMNS = (
+    "status",
+    "final_loss",
+    "final_accuracy",
+    "solved",
+    "epochs_to_solve",
+    "train_seconds",
+    "error",
+)
+
+
+def _results_tables(results: Sequence[RunResult]) -> tuple[pa.Table, pa.Table]:
+    """The shard and curves tables of finished runs, built column by column."""
+    columns: dict[str, list] = {"run_id": [r.run_id for r in results]}
+    for name in _CONFIG_COLUMNS:
+        columns[name] = [getattr(r.config, name) for r in results]
+    for name in _RESULT_COLUMNS:
+        columns[name] = [getattr(r, name) for r in results]
+    for name in DIAGNOSIS:
+        columns[name] = [getattr(r.diagnosis, name, None) for r in results]
+    runs = pa.table(columns, schema=RUN_SCHEMA)
+    curves = [(r.curve_epoch, r.curve_loss, r.curve_accuracy) for r in results]
+    return runs, _curves_table(columns["run_id"], curves)
 
 
 class RunStore:
@@ -326,13 +347,12 @@ class RunStore:
             (self.curves / stale.name).unlink(missing_ok=True)
             stale.unlink()
         for sequence, start in enumerate(range(0, len(records), batch)):
-            self._write(sequence, records[start : start + batch])
+            self._write(sequence, *_records_tables(records[start : start + batch]))
         (self.folder / JOURNAL).unlink()
         (self.folder / "curves.csv").unlink(missing_ok=True)  # now in curves.parquet/
 
-    def _write(self, sequence: int, records: Sequence[dict[str, Any]]) -> Path:
-        name = f"{sequence:06d}-{len(records)}.parquet"
-        curves, runs = _curves_of_records(records), _runs_of_records(records)
+    def _write(self, sequence: int, runs: pa.Table, curves: pa.Table) -> Path:
+        name = f"{sequence:06d}-{runs.num_rows}.parquet"
         self.shards.mkdir(exist_ok=True)
         self.curves.mkdir(exist_ok=True)
         write_with(self.curves / name, lambda f: pq.write_table(curves, f, **_PARQUET))
@@ -342,7 +362,7 @@ class RunStore:
     def append(self, results: Sequence[RunResult]) -> None:
         """Store one chunk of finished runs (curves first, then the shard that commits them)."""
         if results:
-            self._write(self.next_sequence, [result_to_record(r, lists=False) for r in results])
+            self._write(self.next_sequence, *_results_tables(results))
             self.next_sequence += 1
 
     def stored_since(self, sequence: int) -> int:
