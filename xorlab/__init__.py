@@ -7,7 +7,7 @@ From Python: `xorlab.run(spec)`, `xorlab.load(folder)`, `xorlab.compare(a, b, ..
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _API = {"run", "load", "compare", "Results"}
 
