@@ -35,7 +35,7 @@ def runs_table(records: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame
     """One row per run, in the order given: run_id, seed, every setting, then the metrics
     (from records, or the columns of the run store)."""
     if isinstance(records, pd.DataFrame):
-        frame = records[list(RUN_COLUMNS)].copy()
+        frame = records[list(RUN_COLUMNS)]  # copy-on-write: columns are shared until changed
     else:
         frame = pd.DataFrame.from_records(
             [{k: r[k] for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
@@ -58,8 +58,8 @@ def type_settings(runs: pd.DataFrame) -> pd.DataFrame:
             runs[name] = numbers.astype("Int64" if numbers.isna().any() else "int64")
         elif setting.kind is float:
             runs[name] = pd.to_numeric(column).astype(float)
-        else:
-            runs[name] = column.astype(object).where(column.notna(), None)
+        else:  # through categories: a million rows share a few string objects
+            runs[name] = column.astype("category").astype(object).where(column.notna(), None)
     return runs
 
 
@@ -88,10 +88,8 @@ def blank_inapplicable(runs: pd.DataFrame) -> pd.DataFrame:
 def runs_csv(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs table as written to runs.csv: a diverged run's NaN loss reads 'nan' (an empty
     cell is for a failed run, which has no loss)."""
-    text = runs.copy()
     lost = runs["final_loss"].isna() & (runs["status"] != "failed")
-    text["final_loss"] = runs["final_loss"].astype(object).where(~lost, "nan")
-    return text
+    return runs.assign(final_loss=runs["final_loss"].astype(object).where(~lost, "nan"))
 
 
 def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -> pd.DataFrame:

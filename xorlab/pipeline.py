@@ -145,8 +145,7 @@ def run_sweep(
     Bad input or an unusable folder or backend raises an XorlabError before anything is written.
     """
     check_size(spec, allow_large)
-    configs = list(spec.space())
-    if not configs:
+    if not len(spec.space()):
         raise SpecError(f"{spec.path}: the spec expands to no runs")
     options = options or spec.run
     if not fresh and (parent / spec.name / "spec.toml").is_file():
@@ -155,7 +154,7 @@ def run_sweep(
     try:
         with folder_lock(folder):
             report = _sweep_in_folder(
-                folder, spec, configs, options, rerun_failed, figures, on_start, on_results
+                folder, spec, options, rerun_failed, figures, on_start, on_results
             )
     except BaseException:
         if created:  # a backend that could not start, say: leave no empty folder behind
@@ -169,24 +168,26 @@ def run_sweep(
 def _sweep_in_folder(
     folder: Path,
     spec: Spec,
-    configs: list,
     options: RunOptions,
     rerun_failed: bool,
     figures: bool,
     on_start: Callable[[int, int], None] | None,
     on_results: Callable[[Sequence[RunResult]], None] | None,
 ) -> SweepReport:
-    """The sweep itself, under the folder's lock."""
+    """The sweep itself, under the folder's lock. Memory: the configurations of the runs to
+    train, and one chunk of results, at a time; the run ids of the spec; then the tables."""
     remove_stale_temporaries(folder)
     store = RunStore(folder)
     statuses = store.open()
+    configs = list(spec.space())
     done = {
         run_id for run_id, status in statuses.items() if not (rerun_failed and status == "failed")
     }
     del statuses
     todo = [c for c in configs if c.run_id not in done]
-    del done
-    report = SweepReport(folder, len(configs), len(configs) - len(todo), 0)
+    run_ids = [c.run_id for c in configs]  # the spec's order, for the tables
+    del done, configs
+    report = SweepReport(folder, len(run_ids), len(run_ids) - len(todo), 0)
     report.store_problems = store.problems
     report.store_read_seconds = store.read_seconds
     started = _now()
@@ -195,7 +196,7 @@ def _sweep_in_folder(
     with open_backend(options) if todo else contextlib.nullcontext(_nothing) as execute:
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
         if on_start:
-            on_start(len(configs), len(todo))
+            on_start(len(run_ids), len(todo))
         # The main process mostly waits while workers train: import the table and figure
         # libraries meanwhile, so writing the outputs starts at once.
         preload = threading.Thread(target=_import_output_modules, daemon=True)
@@ -212,12 +213,15 @@ def _sweep_in_folder(
             report.runs_trained = store.stored_since(first_shard)
         preload.join()
     del todo
-    stored = store.runs([c.run_id for c in configs])  # in the spec's order
-    report.statuses = Counter(stored["status"])
+    from xorlab.analysis import runs_table
+
+    runs = runs_table(store.runs(run_ids))  # in the spec's order
+    del run_ids
+    report.statuses = Counter(runs["status"])
     _write_meta(folder, spec, report, started, options)  # first: the report page shows it
     drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
     try:
-        report.summary = write_outputs(folder, spec, stored, drawing)
+        report.summary = write_outputs(folder, spec, runs, drawing)
     except KeyboardInterrupt:  # the runs are all stored: a rerun writes the outputs
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)
@@ -234,14 +238,13 @@ def _import_output_modules() -> None:
     import xorlab.render  # noqa: F401  (pandas, matplotlib)
 
 
-def write_outputs(folder: Path, spec: Spec, stored, figures: bool = True):
-    """(Re)write runs.csv, summary.csv, the figures and report.html from the stored runs of the
-    spec (a DataFrame of the store's columns, in the spec's order)."""
-    from xorlab.analysis import runs_csv, runs_table, summary_table
+def write_outputs(folder: Path, spec: Spec, runs, figures: bool = True):
+    """(Re)write runs.csv, summary.csv, the figures and report.html from the runs table of the
+    spec's stored runs (in the spec's order)."""
+    from xorlab.analysis import runs_csv, summary_table
     from xorlab.render import render
     from xorlab.results import curves_reader
 
-    runs = runs_table(stored)
     summary = summary_table(runs)
     write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
     write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))

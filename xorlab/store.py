@@ -371,16 +371,19 @@ class RunStore:
 
     def runs(self, run_ids: Sequence[str]):
         """The stored runs among `run_ids`, in that order, as a DataFrame of the shards'
-        columns (read column by column; the curves are not read)."""
-        import pandas as pd
+        columns (the curves are not read; a run stored twice counts as its later record)."""
+        import pyarrow.compute as pc
 
         try:
             tables = [pq.read_table(p, schema=RUN_SCHEMA) for p in self.shard_files()]
         except (OSError, pa.ArrowException) as error:  # changed since `open` checked it
             raise ResultsError(f"{self.shards}: a shard became unreadable: {error}") from None
         table = pa.concat_tables(tables) if tables else RUN_SCHEMA.empty_table()
-        frame = table.to_pandas().drop_duplicates("run_id", keep="last")
-        position = pd.Index(run_ids).get_indexer(frame["run_id"])
-        frame = frame.assign(_position=position)
-        frame = frame[position >= 0].sort_values("_position", kind="stable")
-        return frame.drop(columns="_position").reset_index(drop=True)
+        del tables
+        if pc.count_distinct(table["run_id"]).as_py() < table.num_rows:  # keep the last
+            last = {run_id: row for row, run_id in enumerate(table["run_id"].to_pylist())}
+            table = table.take(sorted(last.values()))
+        position = pc.index_in(table["run_id"], value_set=pa.array(run_ids, pa.string()))
+        table = table.filter(pc.is_valid(position))
+        order = pc.sort_indices(position.filter(pc.is_valid(position)))
+        return table.take(order).to_pandas()
