@@ -103,13 +103,11 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     """Difference heatmaps (later sweep minus first) over hidden x lr, one panel per activation."""
     from matplotlib.figure import Figure
 
+    from xorlab.figures import heatmap_axes
+
     common = table[table["present_in"] == "all"]
-    rows = "hidden" if "hidden" in keys else next((k for k in keys if k != "activation"), None)
-    columns = (
-        "lr"
-        if "lr" in keys and rows != "lr"
-        else next((k for k in keys if k not in (rows, "activation")), None)
-    )
+    cells = heatmap_axes(keys, {k: common[k].nunique(dropna=False) for k in keys})
+    rows, columns = cells if cells else (None, None)
     panels = sorted(common["activation"].unique()) if "activation" in keys else [None]
     others = names[1:]
     figure = Figure(figsize=(4.2 * len(panels) + 0.8, 3.6 * len(others) + 0.6))

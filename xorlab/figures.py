@@ -7,7 +7,8 @@ are the same in every figure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -114,69 +115,171 @@ def levels(values: pd.Series) -> list:
     return sorted(present) + (["-"] if len(present) < values.nunique() else [])
 
 
-def solve_rate_heatmap(
-    runs: pd.DataFrame, rows: str = "hidden", columns: str = "lr", ax: Axes | None = None
-) -> Axes:
-    """Share of seeds that solved XOR for each (rows, columns) cell, with k/n in the cell."""
-    ax = _new_axes(ax)
-    runs = runs.assign(**{rows: blanks_as_dash(runs[rows]), columns: blanks_as_dash(runs[columns])})
-    finished = runs[runs["status"] != "failed"]
-    table = finished.groupby([rows, columns])["solved"].agg(["sum", "size"]).reset_index()
-    row_values = levels(runs[rows])
-    col_values = levels(runs[columns])
-    solved = table.pivot(index=rows, columns=columns, values="sum").reindex(
-        row_values, columns=col_values
-    )
-    total = table.pivot(index=rows, columns=columns, values="size").reindex(
-        row_values, columns=col_values
-    )
-    rate = (solved / total).to_numpy(dtype=float)
-    ax.imshow(rate, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
-    for i in range(len(row_values)):
-        for j in range(len(col_values)):
-            if np.isfinite(rate[i, j]):
-                text = f"{int(solved.iat[i, j])}/{int(total.iat[i, j])}"
-                color = "black" if rate[i, j] > 0.6 else "white"
-                ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
-    rotation = 45 if len(col_values) > 5 else 0
-    ax.set_xticks(range(len(col_values)), [format_value(v) for v in col_values], rotation=rotation)
-    ax.set_yticks(range(len(row_values)), [format_value(v) for v in row_values])
-    ax.set_xlabel(columns)
-    ax.set_ylabel(rows)
-    return ax
+MAX_PANELS = 24  # heatmap panels in one figure; further settings are pooled
+MAX_PANEL_COLUMNS = 6
 
 
-def heatmap_figure(
-    runs: pd.DataFrame, rows: str, columns: str, panels: str | None, facet: str | None = None
-) -> Figure:
-    """Solve-rate heatmaps: one column of panels per `panels` value, one row per `facet` value."""
-    runs = runs.assign(**{k: blanks_as_dash(runs[k]) for k in (panels, facet) if k})
-    panel_values = levels(runs[panels]) if panels else [None]
-    facet_values = levels(runs[facet]) if facet else [None]
-    figure, axes = _panels(len(panel_values), width=4.0, rows=len(facet_values), colorbar=True)
-    for r, facet_value in enumerate(facet_values):
-        for c, value in enumerate(panel_values):
-            subset = runs
-            if value is not None:
-                subset = subset[subset[panels] == value]
-            if facet_value is not None:
-                subset = subset[subset[facet] == facet_value]
-            ax = solve_rate_heatmap(subset, rows, columns, axes[r, c])
-            title = [f"{panels} = {value}"] if value is not None else []
-            title += [f"{facet} = {format_value(facet_value)}"] if facet_value is not None else []
-            ax.set_title(
-                ", ".join(title),
-                color=activation_color(value) if panels == "activation" else "black",
-                fontsize=10,
+def heatmap_axes(settings: Sequence[str], counts: Mapping[str, int]) -> tuple[str, str] | None:
+    """The two settings a solve-rate heatmap's cells span, of `settings` with `counts` values
+    each: hidden x lr where swept (the tutorial's question), else the settings with the most
+    values (activation last: it is the panels' setting). Used by the sweep's and compare's
+    heatmaps."""
+    candidates = [s for s in settings if counts.get(s, 0) > 1]
+    ranked = sorted(candidates, key=lambda s: (s == "activation", -counts[s]))
+    rows = "hidden" if "hidden" in candidates else (ranked[0] if ranked else None)
+    rest = [s for s in ranked if s != rows]
+    columns = "lr" if "lr" in rest else (rest[0] if rest else None)
+    return (rows, columns) if rows and columns else None
+
+
+@dataclass(frozen=True)
+class HeatmapLayout:
+    """What a solve-rate heatmap figure shows: cells over `rows` x `columns`, one column of
+    panels per value of `panel_columns`, one row of panels per combination of `panel_rows`,
+    and the settings `pooled` (the least important, when more panels would not be readable)."""
+
+    rows: str
+    columns: str
+    panel_columns: str | None
+    panel_rows: tuple[str, ...]
+    pooled: tuple[str, ...]
+
+
+def heatmap_layout(
+    runs: pd.DataFrame, settings: Sequence[str], importance: Sequence[str] = ()
+) -> HeatmapLayout | None:
+    """Choose a heatmap's axes and facets for `settings` (the categorical swept settings):
+    the cells by `heatmap_axes`, activation (or the most important other setting) as panel
+    columns, and the other settings, most important first (`importance` orders them), as
+    panel rows while the panels stay at most MAX_PANELS; the rest are pooled."""
+    counts = {s: runs[s].nunique(dropna=False) for s in settings}
+    cells = heatmap_axes(settings, counts)
+    if cells is None:
+        return None
+    rank = {s: i for i, s in enumerate(importance)}
+    others = sorted(
+        (s for s in settings if s not in cells and counts[s] > 1),
+        key=lambda s: (s != "activation", rank.get(s, len(rank)), settings.index(s)),
+    )
+    panel_columns = None
+    if others and counts[others[0]] <= MAX_PANEL_COLUMNS:
+        panel_columns = others.pop(0)
+    width = counts[panel_columns] if panel_columns else 1
+    panel_rows, pooled, height = [], [], 1
+    for setting in others:
+        if width * height * counts[setting] <= MAX_PANELS:
+            panel_rows.append(setting)
+            height *= counts[setting]
+        else:
+            pooled.append(setting)
+    return HeatmapLayout(*cells, panel_columns, tuple(panel_rows), tuple(pooled))
+
+
+HEATMAP_COLUMNS = ["panel_row", "panel_column", "row", "column", "solved", "runs", "solve_rate"]
+
+
+def heatmap_data(runs: pd.DataFrame, layout: HeatmapLayout) -> pd.DataFrame:
+    """The numbers of a heatmap figure: for each panel (its row and column labels) and cell,
+    the finished runs, how many solved and the solve rate (failed runs are left out; settings
+    that do not apply show as '-'). Columns: HEATMAP_COLUMNS."""
+    keys = [layout.rows, layout.columns, layout.panel_columns, *layout.panel_rows]
+    keys = [k for k in keys if k]
+    frame = runs.assign(**{k: blanks_as_dash(runs[k]) for k in keys})
+    finished = frame[frame["status"] != "failed"]
+    table = finished.groupby(keys, dropna=False)["solved"].agg(["sum", "size"]).reset_index()
+    table["panel_row"] = (
+        table[list(layout.panel_rows)]
+        .apply(lambda r: ", ".join(f"{k} = {format_value(v)}" for k, v in r.items()), axis=1)
+        .astype(object)
+        if layout.panel_rows
+        else ""
+    )
+    table["panel_column"] = (
+        table[layout.panel_columns].map(lambda v: f"{layout.panel_columns} = {format_value(v)}")
+        if layout.panel_columns
+        else ""
+    )
+    table = table.rename(
+        columns={layout.rows: "row", layout.columns: "column", "sum": "solved", "size": "runs"}
+    )
+    table["solved"] = table["solved"].astype(int)
+    table["solve_rate"] = table["solved"] / table["runs"]
+    return table[HEATMAP_COLUMNS]
+
+
+CELL_TEXT_POINTS = 7  # cell labels' font size; a label is drawn only where it fits
+
+
+def heatmap_figure(runs: pd.DataFrame, layout: HeatmapLayout) -> Figure:
+    """Solve-rate heatmaps as small multiples (see `heatmap_layout` and `heatmap_data`),
+    k/n in the cells where the cells are large enough to read it."""
+    data = heatmap_data(runs, layout)
+    row_values = levels(blanks_as_dash(runs[layout.rows]))
+    col_values = levels(blanks_as_dash(runs[layout.columns]))
+    panel_rows = list(dict.fromkeys(data["panel_row"]))
+    panel_cols = list(dict.fromkeys(data["panel_column"]))
+    if layout.panel_columns:  # in the setting's order, '-' last
+        order = [
+            f"{layout.panel_columns} = {format_value(v)}"
+            for v in levels(blanks_as_dash(runs[layout.panel_columns]))
+        ]
+        panel_cols = [c for c in order if c in panel_cols]
+    width = max(3.4, 0.42 * len(col_values) + 1.0)
+    height = max(2.8, 0.3 * len(row_values) + 1.0)
+    figure, axes = _panels(
+        len(panel_cols), width=width, height=height, rows=len(panel_rows), colorbar=True
+    )
+    cell_width = (width - 1.0) / len(col_values) * 72  # points
+    cell_height = (height - 1.0) / len(row_values) * 72
+    longest = len(f"{data['runs'].max()}/{data['runs'].max()}")
+    text = cell_width >= 0.62 * CELL_TEXT_POINTS * longest and cell_height >= 1.4 * CELL_TEXT_POINTS
+    image = None
+    for r, panel_row in enumerate(panel_rows):
+        for c, panel_col in enumerate(panel_cols):
+            ax = axes[r, c]
+            cells = data[(data["panel_row"] == panel_row) & (data["panel_column"] == panel_col)]
+            solved = cells.pivot(index="row", columns="column", values="solved").reindex(
+                row_values, columns=col_values
             )
-    _shared_colorbar(figure, axes[0, 0].images[0], "solve rate (seeds solved / seeds)")
-    pooled = [
-        k
-        for k in SETTING_NAMES
-        if k in runs and runs[k].nunique() > 1 and k not in (rows, columns, panels, facet)
-    ]
-    note = f"; pooled over {', '.join(pooled)}" if pooled else ""
-    figure.suptitle(f"Solve rate over {rows} x {columns} (cells: seeds solved / seeds{note})")
+            total = cells.pivot(index="row", columns="column", values="runs").reindex(
+                row_values, columns=col_values
+            )
+            rate = (solved / total).to_numpy(dtype=float)
+            image = ax.imshow(rate, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
+            if text:
+                for i, j in zip(*np.nonzero(np.isfinite(rate))):
+                    ax.text(
+                        j,
+                        i,
+                        f"{int(solved.iat[i, j])}/{int(total.iat[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=CELL_TEXT_POINTS,
+                        color="black" if rate[i, j] > 0.6 else "white",
+                    )
+            rotation = 45 if len(col_values) > 5 else 0
+            ax.set_xticks(
+                range(len(col_values)),
+                [format_value(v) for v in col_values],
+                rotation=rotation,
+                fontsize=8,
+            )
+            ax.set_yticks(range(len(row_values)), [format_value(v) for v in row_values], fontsize=8)
+            if r == len(panel_rows) - 1:
+                ax.set_xlabel(layout.columns)
+            if c == 0:
+                ax.set_ylabel(layout.rows)
+            value = panel_col.partition(" = ")[2]
+            title = ", ".join(t for t in (panel_col, panel_row) if t)
+            ax.set_title(
+                title,
+                fontsize=9,
+                color=activation_color(value) if layout.panel_columns == "activation" else "black",
+            )
+    _shared_colorbar(figure, image, "solve rate (seeds solved / seeds)")
+    cells_note = "cells: seeds solved / seeds" if text else "colour: share of seeds solved"
+    pooled = f"; pooled over {', '.join(layout.pooled)} (least important)" if layout.pooled else ""
+    figure.suptitle(f"Solve rate over {layout.rows} x {layout.columns} ({cells_note}{pooled})")
     return figure
 
 
@@ -500,4 +603,63 @@ def outcome_figure(shares: pd.DataFrame, keys: Sequence[str]) -> Figure:
         ncols=min(len(outcomes), 5), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8
     )
     figure.subplots_adjust(left=0.3, right=0.97, top=1 - 0.9 / figure.get_figheight())
+    return figure
+
+
+EFFECT_COLORS = {"main": "#4c72b0", "interaction": "#dd8452", "rest": "#bbbbbb"}
+SLICES_PER_ROW = 4
+
+
+def importance_figure(effects: pd.DataFrame, marginals: pd.DataFrame) -> Figure | None:
+    """Which settings matter (the tables of `xorlab.importance`): the share of the variation in
+    solve rate each setting and the strongest pairs explain (hatched: within seed noise), and
+    below, the solve rate at each value of every setting with its 95% interval."""
+    if effects.empty:
+        return None
+    settings = list(dict.fromkeys(marginals["setting"]))
+    columns = min(len(settings), SLICES_PER_ROW)
+    slice_rows = -(-len(settings) // SLICES_PER_ROW)
+    bars = len(effects)
+    top_height = 0.35 * bars + 1.0
+    figure = Figure(figsize=(max(8.0, 3.0 * columns), top_height + 2.9 * slice_rows + 0.6))
+    grid = figure.add_gridspec(
+        1 + slice_rows, columns, height_ratios=[top_height] + [2.9] * slice_rows
+    )
+    figure.subplots_adjust(left=0.2, right=0.97, top=0.93, bottom=0.1, hspace=0.45, wspace=0.3)
+    ax = figure.add_subplot(grid[0, :])
+    order = effects.iloc[::-1]
+    for y, (_, row) in enumerate(order.iterrows()):
+        real = bool(row["real"]) or row["kind"] == "rest"
+        ax.barh(
+            y,
+            row["share"],
+            color=EFFECT_COLORS[row["kind"]],
+            hatch=None if real else "//",
+            alpha=1.0 if real else 0.45,
+            edgecolor="white",
+        )
+        note = "" if real else f"  within seed noise (p = {row['p_value']:.2g})"
+        ax.text(row["share"], y, f" {row['share']:.0%}{note}", va="center", fontsize=8)
+    labels = [
+        "rest (higher order + noise)" if k == "rest" else e
+        for e, k in zip(order["effect"], order["kind"])
+    ]
+    ax.set_yticks(range(bars), labels, fontsize=9)
+    ax.set_xlim(0, min(1.0, effects["share"].max() * 1.5 + 0.05))
+    ax.set_xlabel("share of the variance of the configurations' solve rates")
+    ax.set_title("Which settings matter (functional ANOVA of solved)", fontsize=10)
+    for i, setting in enumerate(settings):
+        ax = figure.add_subplot(grid[1 + i // SLICES_PER_ROW, i % SLICES_PER_ROW])
+        values = marginals[marginals["setting"] == setting].sort_values("position")
+        rate = values["solve_rate"].to_numpy(float)
+        error = [rate - values["solve_rate_low"], values["solve_rate_high"] - rate]
+        x = np.arange(len(values))
+        ax.errorbar(x, rate, yerr=error, fmt="o-", color="#4c72b0", ms=4, capsize=2, lw=1)
+        rotation = 45 if len(values) > 4 or values["value"].str.len().max() > 6 else 0
+        ax.set_xticks(x, values["value"], rotation=rotation, fontsize=8)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(setting, fontsize=10)
+        ax.grid(alpha=0.3)
+        if i % SLICES_PER_ROW == 0:
+            ax.set_ylabel("solve rate (95% CI)")
     return figure

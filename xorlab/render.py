@@ -26,6 +26,8 @@ from xorlab.figures import (
     decision_boundaries_figure,
     drawn,
     heatmap_figure,
+    heatmap_layout,
+    importance_figure,
     loss_bands,
     loss_curves_figure,
     outcome_figure,
@@ -33,10 +35,19 @@ from xorlab.figures import (
     scatter_figure,
     seeds_figure,
 )
+from xorlab.importance import (
+    effects,
+    importance_sentence,
+    marginals,
+    seeds_per_configuration,
+    swept_settings,
+)
 from xorlab.report import best_sentences, failure_sentences, varying_settings
 from xorlab.store import write_text, write_with
 
 REPORT = "report.html"
+IMPORTANCE = "importance.csv"
+MARGINALS = "marginals.csv"
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +60,7 @@ def figure_set(
     swept: Sequence[str],
     sampled: Sequence[str] = (),
     log_scaled: Sequence[str] = (),
+    importance: Sequence[str] = (),
 ) -> dict[str, FigureMaker]:
     """The standard figures for one sweep: file name -> a function that draws it (so that one
     failing figure cannot stop the others). `sampled` settings were drawn from distributions."""
@@ -63,19 +75,10 @@ def figure_set(
         for k in swept
         if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
     ]
-    rows = "hidden" if "hidden" in categorical else (categorical[0] if categorical else None)
-    columns = (
-        "lr"
-        if "lr" in categorical and rows != "lr"
-        else next((k for k in categorical if k != rows), None)
-    )
-    if rows and columns:
-        facet = next(
-            (k for k in categorical if k not in (rows, columns) and runs[k].nunique() <= 4), None
-        )
-        figures["solve_rate_heatmap.png"] = partial(
-            heatmap_figure, runs, rows, columns, "activation", facet
-        )
+    heatmap_settings = [k for k in swept if k in categorical or k == "activation"]
+    layout = heatmap_layout(runs, heatmap_settings, importance)
+    if layout is not None:
+        figures["solve_rate_heatmap.png"] = partial(heatmap_figure, runs, layout)
     figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
     figures["seeds.png"] = partial(seeds_figure, runs)
     if continuous:
@@ -127,27 +130,52 @@ def render(
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     written: list[Path] = []
+    importance = importance_tables(runs, _swept(spec, summary)) if len(runs) else None
+    if importance is not None:
+        table, values, _ = importance
+        write_with(folder / IMPORTANCE, lambda f: table.to_csv(f, index=False))
+        write_with(folder / MARGINALS, lambda f: values.to_csv(f, index=False))
+        written += [folder / IMPORTANCE, folder / MARGINALS]
     if figures and len(runs):
-        written += write_figures(figures_folder, figure_makers(runs, summary, curves_of, spec))
+        makers = figure_makers(runs, summary, curves_of, spec, importance)
+        written += write_figures(figures_folder, makers)
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
-    page = report_html(folder, summary, spec, _figure_order(p.name for p in written), runs)
+    drawn_names = _figure_order(p.name for p in written if p.parent == figures_folder)
+    page = report_html(folder, summary, spec, drawn_names, runs, importance)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
 
 
+def _swept(spec: dict, summary: pd.DataFrame) -> list[str]:
+    """The swept settings: the spec's [params], or those that vary in the summary."""
+    return list(spec.get("params", {})) or varying_settings(summary)
+
+
 def figure_makers(
-    runs: pd.DataFrame, summary: pd.DataFrame, curves_of: CurvesOf, spec: dict
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    curves_of: CurvesOf,
+    spec: dict,
+    importance: tuple | None = None,
 ) -> dict[str, FigureMaker]:
-    """Every figure of a results folder: file name -> a function that draws it."""
+    """Every figure of a results folder: file name -> a function that draws it (`importance`:
+    the tables of `importance_tables`, if computed already)."""
     params = spec.get("params", {})
-    swept = list(params) or varying_settings(summary)
+    swept = _swept(spec, summary)
     sampled = [k for k, v in params.items() if isinstance(v, dict)]
     log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
     settings = [s for s in varying_settings(summary) if s in swept] or swept
-    makers = figure_set(runs, curves_of, swept, sampled, log_scaled)
+    if importance is None:
+        importance = importance_tables(runs, swept)
+    main = importance[0][importance[0]["kind"] == "main"] if len(importance[0]) else None
+    order = (
+        main.sort_values("share", ascending=False)["effect"].tolist() if main is not None else []
+    )
+    makers = figure_set(runs, curves_of, swept, sampled, log_scaled, order)
     makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
+    makers["importance.png"] = partial(importance_figure, *importance[:2])
     makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
     return makers
 
@@ -158,6 +186,19 @@ def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
         return None
     ordered = sorted(settings, key=lambda s: (s != "activation", s != "hidden", s != "lr"))
     return outcome_figure(*outcome_shares(runs, ordered))
+
+
+def importance_tables(
+    runs: pd.DataFrame, swept: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The effects and marginals tables of the swept settings, and the seeds per
+    configuration (see xorlab.importance)."""
+    settings = swept_settings(runs, swept)
+    return (
+        effects(runs, settings),
+        marginals(runs, settings),
+        seeds_per_configuration(runs, settings),
+    )
 
 
 def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
@@ -186,6 +227,7 @@ FIGURE_CAPTIONS = {
     "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
     "settings_scatter.png": "Random search: final loss against each sampled setting.",
     "outcomes.png": "How the runs of each configuration group ended (see the README's outcomes).",
+    "importance.png": "Which settings matter: shares of the variation in solve rate, and the solve rate at each value.",
 }
 
 
@@ -201,9 +243,10 @@ def report_html(
     spec: dict,
     figures: Sequence[str],
     runs: pd.DataFrame | None = None,
+    importance: tuple | None = None,
 ) -> str:
-    """A self-contained page: best configurations in words, why runs failed, figures, the
-    summary table, spec and meta."""
+    """A self-contained page: which settings matter, best configurations in words, why runs
+    failed, figures, the summary table, spec and meta."""
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     settings = varying_settings(summary)
@@ -236,9 +279,11 @@ def report_html(
         if s not in settings and len(summary) and not pd.isna(summary[s].iloc[0])
     }
     counts = meta.get("statuses", {})
+    matter = importance_sentence(importance[0], importance[2]) if importance else None
+    matter_html = f"<h2>Which settings matter</h2><p>{html.escape(matter)}</p>" if matter else ""
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'
-        for name in ("runs.csv", "summary.csv", "spec.toml", "meta.json")
+        for name in ("runs.csv", "summary.csv", IMPORTANCE, MARGINALS, "spec.toml", "meta.json")
         if (folder / name).exists()
     )
     if (folder / "curves.parquet").exists():  # a folder of files: read it with pandas
@@ -250,6 +295,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px;
 img {{ max-width: 100%; border: 1px solid #ddd; }}
 figure {{ margin: 1.5em 0; }} figcaption {{ color: #555; }}
 table {{ border-collapse: collapse; font-size: 0.85em; }}
+.scroll {{ overflow-x: auto; max-width: 100%; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 6px; text-align: right; }}
 th {{ background: #f3f3f3; }} td:first-child {{ text-align: left; }}
 pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
@@ -257,16 +303,24 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 <h1>Sweep <code>{name}</code></h1>
 <p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
 {counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
+{matter_html}
 <h2>Best configurations</h2><ul>{sentences}</ul>
 {failures}
 <p>Tables: {tables}</p>
 <h2>Figures</h2>{figure_html or NO_FIGURES.format(folder=html.escape(str(folder)))}
 <h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
-{table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)}
+<div class="scroll">{table.to_html(index=False, na_rep="", float_format=_number, border=0)}</div>
 <h2>Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>
 <h2>Run metadata</h2><pre>{html.escape(json.dumps(meta, indent=2))}</pre>
 </body></html>
 """
+
+
+def _number(value: float) -> str:
+    """A table cell: integers as integers (1800, not 1.8e+03), others to 3 significant digits."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.3g}"
 
 
 def _figure_order(names) -> list[str]:

@@ -41,3 +41,40 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> float:
     support = range(max(0, column1 - row2), min(column1, row1) + 1)
     # relative tolerance as in scipy: tables as likely as the observed one up to rounding count
     return min(1.0, sum(p for p in map(probability, support) if p <= observed * (1 + 1e-7)))
+
+
+def chi2_sf(statistic: float, df: int) -> float:
+    """P(X >= statistic) for X chi-square with `df` degrees of freedom: the p-value of a
+    chi-square test (the regularized upper incomplete gamma function Q(df/2, statistic/2), by
+    its series below a + 1 and its continued fraction above, as in Numerical Recipes 6.2)."""
+    if df <= 0 or not math.isfinite(statistic):
+        return math.nan
+    a, x = df / 2, max(statistic, 0.0) / 2
+    if x == 0:
+        return 1.0
+    log_prefix = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1:  # series for the lower function P; Q = 1 - P
+        term = total = 1 / a
+        n = a
+        while abs(term) > abs(total) * 1e-16:
+            n += 1
+            term *= x / n
+            total += term
+        return max(0.0, 1 - total * math.exp(log_prefix))
+    tiny = 1e-300  # modified Lentz for the continued fraction of Q
+    b = x + 1 - a
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-16:
+            break
+    return min(1.0, math.exp(log_prefix) * h)

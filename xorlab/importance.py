@@ -1,0 +1,196 @@
+"""Which settings matter: the solve rate at each value of every swept setting, and how much of
+the variation in solve rate between configurations each setting and each pair explains.
+
+The decomposition is a functional ANOVA of the solved/unsolved outcome over the grid of swept
+values (Hooker 2007; Hutter et al. 2014 use it for hyperparameter importance): a setting's main
+effect is the variation of its marginal solve rates, a pair's interaction what their joint
+solve rates vary beyond both main effects, each as a share of the variance of the
+configurations' solve rates. Cells are weighted by their runs, which on a grid (every cell the
+same seeds) is the textbook uniform weighting. A random search is decomposed over binned values
+(quantiles) of its continuous settings.
+
+Seeds are few in most sweeps, so every effect comes with the Pearson chi-square test of "the
+setting does not change the solve rate": with 3 seeds, shares of a third of the variation can be
+noise, and the tables and the report's sentence say so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from xorlab.config import SETTINGS, format_value
+from xorlab.stats import chi2_sf, wilson_interval
+
+BINS = 5  # quantile bins of a setting with more distinct values than MAX_LEVELS
+MAX_LEVELS = 16
+TOP_PAIRS = 3  # interactions kept: the strongest
+ALPHA = 0.05  # below this p-value an effect is reported as real
+EFFECT_COLUMNS = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
+MARGINAL_COLUMNS = [
+    "setting",
+    "value",
+    "position",
+    "runs",
+    "solved",
+    "solve_rate",
+    "solve_rate_low",
+    "solve_rate_high",
+]
+
+
+def swept_settings(runs: pd.DataFrame, swept: Sequence[str] = ()) -> list[str]:
+    """The settings that vary between the runs (those of `swept` first, if given), in the
+    settings registry's order."""
+    varying = [s for s in SETTINGS if s in runs and runs[s].nunique(dropna=False) > 1]
+    return [s for s in varying if s in swept] or varying if swept else varying
+
+
+def level_labels(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Each run's level of a setting as text, and the levels in order: its values ('-' where
+    it does not apply), or quantile bins of a numeric setting with many values."""
+    present = values.dropna()
+    if pd.api.types.is_numeric_dtype(present) and present.nunique() > MAX_LEVELS:
+        bins = pd.qcut(present.astype(float), BINS, duplicates="drop")
+        labels = bins.cat.categories
+        text = [f"{format_value(i.left)}-{format_value(i.right)}" for i in labels]
+        mapping = dict(zip(labels, text))
+        out = pd.Series("-", index=values.index, dtype=object)
+        out[present.index] = bins.map(mapping).astype(object)
+        return out, text + (["-"] if values.isna().any() else [])
+    ordered = sorted(present.unique().tolist())
+    text = [format_value(v) for v in ordered]
+    out = values.map(dict(zip(ordered, text))).astype(object).where(values.notna(), "-")
+    return out, text + (["-"] if values.isna().any() else [])
+
+
+def _finished_levels(runs: pd.DataFrame, settings: Sequence[str]):
+    finished = runs[runs["status"] != "failed"]
+    labels, orders = {}, {}
+    for setting in settings:
+        labels[setting], orders[setting] = level_labels(finished[setting])
+    frame = pd.DataFrame(labels, index=finished.index)
+    frame["_solved"] = finished["solved"].astype(float)
+    return frame, orders
+
+
+def marginals(runs: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
+    """For every setting and value: the finished runs, how many solved, and the solve rate
+    with its 95% Wilson interval, marginalised over every other setting. Columns:
+    MARGINAL_COLUMNS (`position` orders a setting's values)."""
+    frame, orders = _finished_levels(runs, settings)
+    rows = []
+    for setting in settings:
+        counts = frame.groupby(setting)["_solved"].agg(["size", "sum"])
+        for position, value in enumerate(orders[setting]):
+            if value in counts.index:
+                n, k = counts.loc[value]
+                rows.append((setting, value, position, int(n), int(k)))
+    table = pd.DataFrame(rows, columns=MARGINAL_COLUMNS[:5])
+    table["solve_rate"] = table["solved"] / table["runs"]
+    low, high = wilson_interval(table["solved"].to_numpy(), table["runs"].to_numpy())
+    table["solve_rate_low"], table["solve_rate_high"] = low, high
+    return table[MARGINAL_COLUMNS]
+
+
+def effects(runs: pd.DataFrame, settings: Sequence[str], pairs: int = TOP_PAIRS) -> pd.DataFrame:
+    """The functional ANOVA of solved over the settings (see the module's docstring): one row
+    per main effect, the `pairs` strongest pairwise interactions, and the rest (higher-order
+    interactions and seed noise), strongest first within each kind. Columns: EFFECT_COLUMNS;
+    `share` is of the variance of the configurations' solve rates, `chi2`/`df`/`p_value` test
+    "no effect", `real` is p < ALPHA. Empty when every run ended alike."""
+    frame, orders = _finished_levels(runs, settings)
+    y = frame["_solved"]
+    n = len(frame)
+    mean = y.mean() if n else np.nan
+    if not n or mean in (0.0, 1.0) or not settings:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    total = _between(frame, list(settings), mean)
+    if total <= 0:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    noise = mean * (1 - mean)
+    rows = []
+    main = {}
+    for setting in settings:
+        level_means = frame.groupby(setting)["_solved"].transform("mean")
+        main[setting] = level_means
+        variance = float(((level_means - mean) ** 2).mean())
+        df = frame[setting].nunique() - 1
+        rows.append(_row(setting, "main", df + 1, variance, total, n, noise, df))
+    interactions = []
+    for a, b in itertools.combinations(settings, 2):
+        cell = frame.groupby([a, b])["_solved"].transform("mean")
+        variance = float(((cell - main[a] - main[b] + mean) ** 2).mean())
+        df = (frame[a].nunique() - 1) * (frame[b].nunique() - 1)
+        levels = frame.groupby([a, b]).ngroups
+        interactions.append(
+            _row(f"{a} x {b}", "interaction", levels, variance, total, n, noise, df)
+        )
+    interactions.sort(key=lambda r: -r[3])
+    rows += [r for r in interactions[:pairs] if r[3] > 0]
+    table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    table = table.sort_values(["kind", "share"], ascending=[False, False], kind="stable")
+    rest = max(0.0, 1 - table["share"].sum())
+    table.loc[len(table)] = ["rest", "rest", np.nan, rest, np.nan, np.nan, np.nan, False]
+    return table.astype({"levels": "Int64", "df": "Int64"}).reset_index(drop=True)
+
+
+def _between(frame: pd.DataFrame, settings: list[str], mean: float) -> float:
+    """The run-weighted variance of the configurations' solve rates."""
+    config_means = frame.groupby(settings, dropna=False)["_solved"].transform("mean")
+    return float(((config_means - mean) ** 2).mean())
+
+
+def _row(effect, kind, levels, variance, total, n, noise, df) -> list:
+    """One effect: its share of the between-configuration variance, and Pearson's chi-square
+    (n * variance / (p (1 - p)), exact for a main effect's k x 2 table) with its p-value."""
+    statistic = n * variance / noise
+    p_value = chi2_sf(statistic, df) if df > 0 else np.nan
+    return [effect, kind, levels, variance / total, statistic, df, p_value, bool(p_value < ALPHA)]
+
+
+def seeds_per_configuration(runs: pd.DataFrame, settings: Sequence[str]) -> int:
+    """The median number of runs per configuration (their seeds)."""
+    if not settings:
+        return len(runs)
+    return int(runs.groupby(list(settings), dropna=False).size().median())
+
+
+def importance_sentence(table: pd.DataFrame, seeds: int) -> str | None:
+    """The report's opening sentence: which settings explain the variation in solve rate
+    (main effects, then interactions), and which are within seed noise."""
+    if table.empty:
+        return None
+    named = table[table["kind"] != "rest"].sort_values("share", ascending=False, kind="stable")
+    per = f"{seeds} seed{'s' if seeds != 1 else ''} per configuration"
+    real_main = named[named["real"] & (named["kind"] == "main")]
+    real_pairs = named[named["real"] & (named["kind"] == "interaction")]
+    noise = named[~named["real"] & (named["kind"] == "main")]
+    if real_main.empty and real_pairs.empty:
+        top = named.iloc[0]
+        return (
+            f"No setting's effect on the solve rate stands out from seed noise with {per} "
+            f"(the largest, {top['effect']}, explains {top['share']:.0%} of the variation "
+            f"between configurations, p = {top['p_value']:.2g}); more seeds would tell."
+        )
+    mains = [f"{row['effect']} {row['share']:.0%}" for _, row in real_main.iterrows()]
+    if mains:
+        first, share = mains[0].rsplit(" ", 1)
+        sentence = f"{first} explains {share} of the variation in solve rate between configurations"
+        sentence += "".join(f", {m}" for m in mains[1:])
+    else:
+        sentence = "No setting alone changes the solve rate beyond seed noise"
+    if len(real_pairs):
+        pairs = ", ".join(f"{row['effect']} {row['share']:.0%}" for _, row in real_pairs.iterrows())
+        sentence += f"; together, beyond their own effects: {pairs}"
+    sentence += "."
+    if len(noise):
+        listed = ", ".join(
+            f"{row['effect']} ({row['share']:.0%}, p = {row['p_value']:.2g})"
+            for _, row in noise.head(3).iterrows()
+        )
+        sentence += f" Within seed noise with {per}: {listed}."
+    return sentence
