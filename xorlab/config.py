@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from typing import Any
 
 from xorlab.nn import (
@@ -116,12 +116,13 @@ def applicable(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything one training run depends on: its settings and its seed.
 
     A setting that does not apply to the run (momentum with optimizer = "gd", init_scale with
-    init = "xavier", samples with data = "truth_table") is None, whatever was given."""
+    init = "xavier", samples with data = "truth_table") is None, whatever was given. Slotted:
+    a sweep of a million runs holds a million of them."""
 
     seed: int
     hidden: int = SETTINGS["hidden"].default
@@ -141,6 +142,7 @@ class RunConfig:
     init_bias: str = SETTINGS["init_bias"].default
     data: str = SETTINGS["data"].default
     solve_margin: float = SETTINGS["solve_margin"].default
+    _run_id: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         given = {name: getattr(self, name) for name in SETTINGS}
@@ -157,19 +159,26 @@ class RunConfig:
         plain = {name: values[name] for name in _FIELDS if name in values}
         return cls(**{k: _plain(v) for k, v in plain.items()})
 
-    @cached_property
+    @property
     def run_id(self) -> str:
         """A 12-hex-digit hash of the configuration: equal runs match across sweeps. Settings
         that do not apply are left out, and so are settings added after 0.1 while at their
         default: a run of 0.1's kind keeps the run_id that 0.1 gave it."""
-        identity = {"seed": self.seed}
-        for name, setting in SETTINGS.items():
-            value = getattr(self, name)
-            if value is None or (setting.since != "0.1" and value == setting.default):
-                continue
-            identity[name] = value
-        text = json.dumps(identity, sort_keys=True)
-        return hashlib.sha1(text.encode()).hexdigest()[:12]
+        if self._run_id is None:
+            values = tuple(getattr(self, name) for name in SETTINGS)
+            before, after = _identity_text(values, tuple(map(type, values)))
+            text = f"{before}{self.seed}{after}"
+            object.__setattr__(self, "_run_id", hashlib.sha1(text.encode()).hexdigest()[:12])
+        return self._run_id
+
+    def with_seed(self, seed: int) -> RunConfig:
+        """The same configuration with another seed (fast: no checks to redo)."""
+        clone = object.__new__(RunConfig)
+        for name in _FIELDS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "seed", seed)
+        object.__setattr__(clone, "_run_id", None)
+        return clone
 
     @property
     def patterns(self) -> int:
@@ -203,7 +212,24 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig))
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig) if f.init)
+_SEED_MARK = -987654321987  # stands for the seed in a configuration's identity text
+
+
+@functools.lru_cache(maxsize=65536)
+def _identity_text(values: tuple, types: tuple) -> tuple[str, str]:
+    """The JSON identity of a configuration (its settings' `values`, in SETTINGS order) around
+    its seed: the text before and after the seed's digits (one JSON dump per configuration,
+    not per run; `types` in the key keep 1 and 1.0 apart, as JSON does)."""
+    identity: dict[str, Any] = {"seed": _SEED_MARK}
+    for (name, setting), value in zip(SETTINGS.items(), values):
+        if value is None or (setting.since != "0.1" and value == setting.default):
+            continue
+        identity[name] = value
+    before, _, after = json.dumps(identity, sort_keys=True).partition(str(_SEED_MARK))
+    return before, after
+
+
 SETTING_NAMES: tuple[str, ...] = tuple(name for name in _FIELDS if name != "seed")
 assert SETTING_NAMES == tuple(SETTINGS)
 

@@ -108,6 +108,17 @@ class GridSearch(Sequence[RunConfig]):
     def __len__(self) -> int:
         return math.prod(len(f) for f in self.factors) * len(self.seeds)
 
+    def __iter__(self) -> Iterator[RunConfig]:
+        """Every run in order (as indexing gives them), one configuration checked per group
+        of seeds."""
+        for combination in itertools.product(*self.factors):
+            swept = {}
+            for part in combination:
+                swept.update(part)
+            base = _make_config(self.seeds[0], self.fixed, swept) if len(self.seeds) else None
+            for seed in self.seeds:
+                yield base.with_seed(seed)
+
     def __getitem__(self, index: int) -> RunConfig:  # type: ignore[override]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
@@ -119,11 +130,6 @@ class GridSearch(Sequence[RunConfig]):
             swept.update(factor[i])
         return _make_config(self.seeds[seed_index], self.fixed, swept)
 
-    def __iter__(self) -> Iterator[RunConfig]:
-        for parts in itertools.product(*self.factors):
-            swept = {k: v for part in parts for k, v in part.items()}
-            for seed in self.seeds:
-                yield _make_config(seed, self.fixed, swept)
 
 
 class RandomSearch(Sequence[RunConfig]):
@@ -167,5 +173,6 @@ class RandomSearch(Sequence[RunConfig]):
 
     def __iter__(self) -> Iterator[RunConfig]:
         for swept in self.configurations:
+            base = _make_config(self.seeds[0], self.fixed, swept) if len(self.seeds) else None
             for seed in self.seeds:
-                yield _make_config(seed, self.fixed, swept)
+                yield base.with_seed(seed)

@@ -126,7 +126,7 @@ def result_to_record(result: RunResult) -> dict[str, Any]:
     the journal of 0.1 and 0.2)."""
     return {
         "run_id": result.run_id,
-        **asdict(result.config),
+        **{name: getattr(result.config, name) for name in _CONFIG_COLUMNS},
         "status": result.status,
         "final_loss": _json_float(result.final_loss),
         "final_accuracy": _json_float(result.final_accuracy),
