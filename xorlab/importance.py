@@ -49,14 +49,16 @@ def swept_settings(runs: pd.DataFrame, swept: Sequence[str] = ()) -> list[str]:
     return [s for s in varying if s in swept] or varying if swept else varying
 
 
-def level_labels(values: pd.Series) -> tuple[pd.Series, list[str]]:
+def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, list[str]]:
     """Each run's level of a setting as text, and the levels in order: its values ('-' where
-    it does not apply), or quantile bins of a numeric setting with many values."""
+    it does not apply), or BINS quantile bins of a numeric setting with more than MAX_LEVELS
+    values, or more than BINS if `binned` (a setting a random search sampled)."""
     present = values.dropna()
-    if pd.api.types.is_numeric_dtype(present) and present.nunique() > MAX_LEVELS:
+    many = present.nunique() > (BINS if binned else MAX_LEVELS)
+    if pd.api.types.is_numeric_dtype(present) and many:
         bins = pd.qcut(present.astype(float), BINS, duplicates="drop")
         labels = bins.cat.categories
-        text = [f"{format_value(i.left)}-{format_value(i.right)}" for i in labels]
+        text = [f"{i.left:.2g}-{i.right:.2g}" for i in labels]
         mapping = dict(zip(labels, text))
         out = pd.Series("-", index=values.index, dtype=object)
         out[present.index] = bins.map(mapping).astype(object)
@@ -67,21 +69,23 @@ def level_labels(values: pd.Series) -> tuple[pd.Series, list[str]]:
     return out, text + (["-"] if values.isna().any() else [])
 
 
-def _finished_levels(runs: pd.DataFrame, settings: Sequence[str]):
+def _finished_levels(runs: pd.DataFrame, settings: Sequence[str], binned: Sequence[str] = ()):
     finished = runs[runs["status"] != "failed"]
     labels, orders = {}, {}
     for setting in settings:
-        labels[setting], orders[setting] = level_labels(finished[setting])
+        labels[setting], orders[setting] = level_labels(finished[setting], setting in binned)
     frame = pd.DataFrame(labels, index=finished.index)
     frame["_solved"] = finished["solved"].astype(float)
     return frame, orders
 
 
-def marginals(runs: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
+def marginals(
+    runs: pd.DataFrame, settings: Sequence[str], binned: Sequence[str] = ()
+) -> pd.DataFrame:
     """For every setting and value: the finished runs, how many solved, and the solve rate
     with its 95% Wilson interval, marginalised over every other setting. Columns:
     MARGINAL_COLUMNS (`position` orders a setting's values)."""
-    frame, orders = _finished_levels(runs, settings)
+    frame, orders = _finished_levels(runs, settings, binned)
     rows = []
     for setting in settings:
         counts = frame.groupby(setting)["_solved"].agg(["size", "sum"])
@@ -96,13 +100,20 @@ def marginals(runs: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
     return table[MARGINAL_COLUMNS]
 
 
-def effects(runs: pd.DataFrame, settings: Sequence[str], pairs: int = TOP_PAIRS) -> pd.DataFrame:
+def effects(
+    runs: pd.DataFrame,
+    settings: Sequence[str],
+    binned: Sequence[str] = (),
+    pairs: int = TOP_PAIRS,
+) -> pd.DataFrame:
     """The functional ANOVA of solved over the settings (see the module's docstring): one row
     per main effect, the `pairs` strongest pairwise interactions, and the rest (higher-order
     interactions and seed noise), strongest first within each kind. Columns: EFFECT_COLUMNS;
     `share` is of the variance of the configurations' solve rates, `chi2`/`df`/`p_value` test
-    "no effect", `real` is p < ALPHA. Empty when every run ended alike."""
-    frame, orders = _finished_levels(runs, settings)
+    "no effect", `real` is p < ALPHA. Empty when every run ended alike. On a grid the shares
+    add up to 1; over a random search's bins (cells of unequal runs) they need not, and the
+    rest is then 0."""
+    frame, orders = _finished_levels(runs, settings, binned)
     y = frame["_solved"]
     n = len(frame)
     mean = y.mean() if n else np.nan

@@ -32,10 +32,13 @@ from xorlab.figures import (
     loss_curves_figure,
     outcome_figure,
     outcome_shares,
+    parallel_coordinates_data,
+    parallel_coordinates_figure,
     scatter_figure,
     seeds_figure,
 )
 from xorlab.importance import (
+    TOP_PAIRS,
     effects,
     importance_sentence,
     marginals,
@@ -83,7 +86,15 @@ def figure_set(
     figures["seeds.png"] = partial(seeds_figure, runs)
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
+    if sampled:
+        figures["parallel_coordinates.png"] = partial(
+            _parallel_coordinates, runs, list(swept), log_scaled
+        )
     return figures
+
+
+def _parallel_coordinates(runs: pd.DataFrame, settings: list[str], log_scaled: Sequence[str]):
+    return parallel_coordinates_figure(*parallel_coordinates_data(runs, settings, log_scaled))
 
 
 def _loss_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:
@@ -130,7 +141,8 @@ def render(
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     written: list[Path] = []
-    importance = importance_tables(runs, _swept(spec, summary)) if len(runs) else None
+    swept, sampled = _swept(spec, summary), _sampled(spec)
+    importance = importance_tables(runs, swept, sampled) if len(runs) else None
     if importance is not None:
         table, values, _ = importance
         write_with(folder / IMPORTANCE, lambda f: table.to_csv(f, index=False))
@@ -164,11 +176,11 @@ def figure_makers(
     the tables of `importance_tables`, if computed already)."""
     params = spec.get("params", {})
     swept = _swept(spec, summary)
-    sampled = [k for k, v in params.items() if isinstance(v, dict)]
+    sampled = _sampled(spec)
     log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
     settings = [s for s in varying_settings(summary) if s in swept] or swept
     if importance is None:
-        importance = importance_tables(runs, swept)
+        importance = importance_tables(runs, swept, sampled)
     main = importance[0][importance[0]["kind"] == "main"] if len(importance[0]) else None
     order = (
         main.sort_values("share", ascending=False)["effect"].tolist() if main is not None else []
@@ -189,16 +201,22 @@ def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
 
 
 def importance_tables(
-    runs: pd.DataFrame, swept: Sequence[str]
+    runs: pd.DataFrame, swept: Sequence[str], sampled: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """The effects and marginals tables of the swept settings, and the seeds per
-    configuration (see xorlab.importance)."""
+    """The effects and marginals tables of the swept settings (`sampled` ones binned), and the
+    seeds per configuration (see xorlab.importance)."""
     settings = swept_settings(runs, swept)
+    # a random search's cells mix the other settings' values: its pairs would be confounded
     return (
-        effects(runs, settings),
-        marginals(runs, settings),
+        effects(runs, settings, sampled, pairs=0 if sampled else TOP_PAIRS),
+        marginals(runs, settings, sampled),
         seeds_per_configuration(runs, settings),
     )
+
+
+def _sampled(spec: dict) -> list[str]:
+    """The settings a random search drew from distributions."""
+    return [k for k, v in spec.get("params", {}).items() if isinstance(v, dict)]
 
 
 def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
@@ -226,6 +244,7 @@ FIGURE_CAPTIONS = {
     "seeds.png": "Every seed: how fast it solved, and where the stuck ones ended.",
     "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
     "settings_scatter.png": "Random search: final loss against each sampled setting.",
+    "parallel_coordinates.png": "Random search: every sampled configuration, coloured by its solve rate.",
     "outcomes.png": "How the runs of each configuration group ended (see the README's outcomes).",
     "importance.png": "Which settings matter: shares of the variation in solve rate, and the solve rate at each value.",
 }

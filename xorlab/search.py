@@ -131,7 +131,6 @@ class GridSearch(Sequence[RunConfig]):
         return _make_config(self.seeds[seed_index], self.fixed, swept)
 
 
-
 class RandomSearch(Sequence[RunConfig]):
     """`trials` configurations drawn with `sampler_seed` (lists: uniform choice), x seeds.
 
