@@ -64,7 +64,7 @@ def _panels(
     extra = 1.0 if colorbar else 0.0
     figure = Figure(figsize=(width * count + 0.6 + extra, height * rows + 0.5))
     axes = figure.subplots(rows, count, squeeze=False, **kwargs)
-    top = 1 - 0.75 / (height * rows + 0.5)
+    top = 1 - 0.95 / (height * rows + 0.5)
     figure.subplots_adjust(
         left=0.9 / (width * count + 0.6 + extra),
         right=0.97 - extra / (width * count + 0.6 + extra),

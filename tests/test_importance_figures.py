@@ -1,0 +1,303 @@
+"""Which settings matter, figures that scale, and the notebook (issue 13): every figure's data
+is a DataFrame computed by a pure function, checked here against independent computations
+(numpy by hand, scipy), then drawn; the sweep and the notebook are run for real."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tests.conftest import REPO
+from xorlab.cli import sweep
+from xorlab.figures import (
+    MAX_PANELS,
+    heatmap_axes,
+    heatmap_data,
+    heatmap_figure,
+    heatmap_layout,
+    loss_bands,
+    parallel_coordinates_data,
+)
+from xorlab.importance import effects, importance_sentence, marginals
+from xorlab.stats import chi2_sf
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 11, 40])
+def test_chi2_survival_function_agrees_with_scipy(df: int) -> None:
+    for x in [0.0, 1e-6, 0.3, 1.0, df, 2.5 * df, 10 * df + 30, 800.0]:
+        assert chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-10, abs=1e-300)
+
+
+def grid_runs(rates: dict, seeds: int, seed: int = 0) -> pd.DataFrame:
+    """Runs of a hidden x lr grid whose solved outcomes are drawn with the given rates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (hidden, lr), rate in rates.items():
+        for s in range(seeds):
+            rows.append({"hidden": hidden, "lr": lr, "seed": s, "status": "ok"})
+            rows[-1]["solved"] = bool(rng.random() < rate)
+    return pd.DataFrame(rows)
+
+
+def test_effects_are_the_functional_anova_of_a_balanced_grid() -> None:
+    rates = {(h, lr): min(1.0, 0.1 * h + lr) for h in (2, 4, 8) for lr in (0.05, 0.3)}
+    runs = grid_runs(rates, seeds=40)
+    table = effects(runs, ["hidden", "lr"]).set_index("effect")
+    # by hand: cell means of the 3 x 2 grid, equal weights
+    cells = runs.groupby(["hidden", "lr"])["solved"].mean().unstack().to_numpy()
+    grand = cells.mean()
+    hidden_effect = cells.mean(axis=1) - grand
+    lr_effect = cells.mean(axis=0) - grand
+    interaction = cells - grand - hidden_effect[:, None] - lr_effect[None, :]
+    total = ((cells - grand) ** 2).mean()
+    assert table.loc["hidden", "share"] == pytest.approx((hidden_effect**2).mean() / total)
+    assert table.loc["lr", "share"] == pytest.approx((lr_effect**2).mean() / total)
+    assert table.loc["hidden x lr", "share"] == pytest.approx((interaction**2).mean() / total)
+    assert table.loc["rest", "share"] == pytest.approx(0, abs=1e-12)  # two factors: all of it
+    for setting in ("hidden", "lr"):  # a main effect's test is Pearson's on its k x 2 table
+        counts = pd.crosstab(runs[setting], runs["solved"]).to_numpy()
+        chi2, p_value, df, _ = stats.chi2_contingency(counts, correction=False)
+        assert table.loc[setting, "chi2"] == pytest.approx(chi2)
+        assert table.loc[setting, "p_value"] == pytest.approx(p_value, rel=1e-9)
+        assert table.loc[setting, "df"] == df
+
+
+def test_marginal_solve_rates_and_their_intervals() -> None:
+    runs = grid_runs({(h, lr): 0.5 for h in (2, 4) for lr in (0.1, 1.0, 3.0)}, seeds=7)
+    runs.loc[3, "status"] = "failed"  # failed runs are left out
+    table = marginals(runs, ["hidden", "lr"])
+    finished = runs[runs["status"] != "failed"]
+    assert list(table["setting"]) == ["hidden"] * 2 + ["lr"] * 3
+    for _, row in table.iterrows():
+        mine = finished[finished[row["setting"]].astype(float) == float(row["value"])]
+        assert (row["runs"], row["solved"]) == (len(mine), int(mine["solved"].sum()))
+        interval = stats.binomtest(row["solved"], row["runs"]).proportion_ci(method="wilson")
+        assert row["solve_rate_low"] == pytest.approx(interval.low)
+        assert row["solve_rate_high"] == pytest.approx(interval.high)
+
+
+def test_few_seeds_are_reported_as_noise_not_as_an_effect() -> None:
+    runs = grid_runs({(h, lr): 0.5 for h in (2, 4, 8) for lr in (0.1, 1.0)}, seeds=3, seed=4)
+    table = effects(runs, ["hidden", "lr"])
+    assert not table["real"].any()
+    sentence = importance_sentence(table, seeds=3)
+    assert sentence.startswith("No setting's effect on the solve rate stands out from seed noise")
+    assert "3 seeds per configuration" in sentence
+
+
+def test_the_sentence_says_what_the_table_says() -> None:
+    rates = {(h, lr): 0.9 if h > 2 else 0.1 for h in (2, 4, 8) for lr in (0.1, 1.0)}
+    runs = grid_runs(rates, seeds=30)
+    table = effects(runs, ["hidden", "lr"]).set_index("effect")
+    sentence = importance_sentence(table.reset_index(), seeds=30)
+    share = re.match(r"hidden explains (\d+)% of the variation", sentence)
+    assert share and int(share[1]) == round(100 * table.loc["hidden", "share"])
+    if not table.loc["lr", "real"]:
+        assert "Within seed noise with 30 seeds per configuration: lr" in sentence
+
+
+def test_every_run_alike_has_no_effects() -> None:
+    runs = grid_runs({(2, 0.1): 1.0, (4, 0.1): 1.0}, seeds=5)
+    assert effects(runs, ["hidden", "lr"]).empty
+    assert importance_sentence(effects(runs, ["hidden"]), 5) is None
+
+
+# -- heatmaps that scale ---------------------------------------------------------------------
+
+
+def test_one_function_chooses_the_heatmap_cells() -> None:
+    assert heatmap_axes(
+        ["activation", "hidden", "lr"], {"activation": 3, "hidden": 4, "lr": 5}
+    ) == (
+        "hidden",
+        "lr",
+    )
+    counts = {"activation": 3, "init_scale": 5, "momentum": 2}
+    assert heatmap_axes(list(counts), counts) == ("init_scale", "momentum")
+    assert heatmap_axes(["activation"], {"activation": 3}) is None
+
+
+def settings_grid(extra: dict) -> pd.DataFrame:
+    """One run per combination of hidden x activation x lr and the `extra` settings."""
+    values = {"hidden": [2, 4], "activation": ["relu", "tanh"], "lr": [0.1, 1.0, 3.0], **extra}
+    rows = [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
+    runs = pd.DataFrame(rows)
+    runs["status"] = "ok"
+    runs["solved"] = (np.arange(len(runs)) % 3) == 0
+    return runs
+
+
+@pytest.mark.parametrize("extra_settings", [0, 1, 2, 3, 4])
+def test_a_facet_for_every_further_setting_while_readable(extra_settings: int) -> None:
+    extra = {f"s{i}": [0.1, 0.2, 0.3] for i in range(extra_settings)}
+    runs = settings_grid(extra)
+    names = ["hidden", "activation", "lr", *extra]
+    importance = [*reversed(extra)]  # the later ones matter more
+    layout = heatmap_layout(runs, names, importance)
+    assert (layout.rows, layout.columns, layout.panel_columns) == ("hidden", "lr", "activation")
+    assert set(layout.panel_rows) | set(layout.pooled) == set(extra)
+    panels = 2 * int(np.prod([3 for _ in layout.panel_rows]))
+    assert panels <= MAX_PANELS
+    assert list(layout.panel_rows) == importance[: len(layout.panel_rows)]  # important first
+    assert len(layout.pooled) == max(0, extra_settings - 2)  # 2 x 3 x 3 = 18 <= 24 < 54
+    data = heatmap_data(runs, layout)
+    assert data["runs"].sum() == len(runs) and data["solved"].sum() == runs["solved"].sum()
+    figure = heatmap_figure(runs, layout)
+    assert len([ax for ax in figure.axes if ax.images]) == panels
+    pooled = ", ".join(layout.pooled)
+    assert (f"pooled over {pooled}" in figure._suptitle.get_text()) == bool(layout.pooled)
+
+
+def test_heatmap_numbers_are_the_runs_counts() -> None:
+    runs = settings_grid({"init_scale": [0.1, 1.0]})
+    runs.loc[0, "status"] = "failed"
+    layout = heatmap_layout(runs, ["hidden", "activation", "lr", "init_scale"])
+    data = heatmap_data(runs, layout)
+    finished = runs[runs["status"] != "failed"]
+    for _, cell in data.iterrows():
+        mine = finished[
+            (finished["hidden"] == cell["row"])
+            & (finished["lr"] == cell["column"])
+            & (cell["panel_column"] == "activation = " + finished["activation"])
+            & (cell["panel_row"] == "init_scale = " + finished["init_scale"].map("{:g}".format))
+        ]
+        assert (cell["runs"], cell["solved"]) == (len(mine), mine["solved"].sum())
+
+
+def test_cell_text_only_where_it_fits() -> None:
+    few = settings_grid({})
+    figure = heatmap_figure(few, heatmap_layout(few, ["hidden", "activation", "lr"]))
+    assert any(ax.texts for ax in figure.axes)
+    many = pd.concat([few.assign(lr=lr, seed=s) for lr in np.arange(1, 41) for s in range(300)])
+    figure = heatmap_figure(many, heatmap_layout(many, ["hidden", "activation", "lr"]))
+    assert not any(ax.texts for ax in figure.axes)
+    assert "colour: share of seeds solved" in figure._suptitle.get_text()
+
+
+def test_parallel_coordinates_positions() -> None:
+    runs = pd.DataFrame(
+        {
+            "lr": [0.01, 0.1, 1.0, 1.0],
+            "hidden": [2, 4, 6, 6],
+            "activation": ["relu", "tanh", "relu", "relu"],
+            "solved": [True, False, True, False],
+            "status": "ok",
+        }
+    )
+    table, ticks = parallel_coordinates_data(runs, ["lr", "hidden", "activation"], ["lr"])
+    by_lr = table.set_index("lr")
+    assert by_lr["lr_position"].tolist() == pytest.approx([0.0, 0.5, 1.0])  # log: 0.1 midway
+    assert by_lr["hidden_position"].tolist() == pytest.approx([0.0, 0.5, 1.0])  # linear
+    assert by_lr.loc[1.0, "solve_rate"] == 0.5 and by_lr.loc[1.0, "runs"] == 2
+    assert [label for _, label in ticks["activation"]] == ["relu", "tanh"]
+    assert ticks["lr"][0][1] == "0.01" and ticks["lr"][-1][1] == "1"
+
+
+def test_loss_bands_are_the_quantiles_of_the_best_runs_curves() -> None:
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c", "d"],
+            "activation": "tanh",
+            "hidden": [2, 2, 2, 2],
+            "lr": [0.1, 0.1, 1.0, 1.0],
+            "seed": [0, 1, 0, 1],
+            "status": "ok",
+            "solved": [True, True, False, False],
+            "final_loss": [0.1, 0.2, 0.6, 0.7],
+            "epochs_to_solve": [10, 20, None, None],
+        }
+    )
+    curves = pd.DataFrame(
+        {
+            "run_id": np.repeat(list("abcd"), 2),
+            "epoch": [0, 10] * 4,
+            "loss": [0.7, 0.1, 0.7, 0.3, 0.7, 0.6, 0.7, 0.6],
+            "accuracy": 1.0,
+        }
+    )
+    asked = []
+    bands = loss_bands(
+        runs, lambda ids: asked.append(sorted(ids)) or curves[curves.run_id.isin(ids)]
+    )
+    assert asked == [["a", "b"]]  # only the best configuration's curves are read
+    last = bands[bands["epoch"] == 10].iloc[0]
+    assert (last["q25"], last["q50"], last["q75"]) == pytest.approx((0.15, 0.2, 0.25))
+
+
+# -- through the real command and the notebook -------------------------------------------------
+
+
+RANDOM = """
+[sweep]
+name = "rand"
+method = "random"
+trials = 12
+seeds = 3
+[params]
+activation = ["sigmoid", "tanh"]
+lr = { distribution = "loguniform", low = 0.05, high = 5.0 }
+hidden = { distribution = "int", low = 2, high = 9 }
+[train]
+epochs = 150
+log_every = 50
+"""
+
+
+def test_a_random_search_gets_parallel_coordinates_and_main_effects_only(tmp_path: Path) -> None:
+    spec = tmp_path / "rand.toml"
+    spec.write_text(RANDOM)
+    assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
+    folder = tmp_path / "rand"
+    assert (folder / "figures" / "parallel_coordinates.png").stat().st_size > 10_000
+    table = pd.read_csv(folder / "importance.csv")
+    assert set(table["kind"]) <= {"main", "rest"}
+    values = pd.read_csv(folder / "marginals.csv")
+    assert values.groupby("setting")["runs"].sum().eq(36).all()
+    assert values[values["setting"] == "lr"]["value"].nunique() <= 5  # binned
+
+
+def test_the_report_opens_with_what_matters_and_prints_integers(tmp_path: Path) -> None:
+    spec = tmp_path / "grid.toml"
+    spec.write_text(
+        "[sweep]\nname = 'g'\nseeds = 4\n[params]\nhidden = [2, 4]\nlr = [0.5, 2.0]\n"
+        "activation = ['tanh', 'relu']\n[train]\nepochs = 1200\ninit_scale = 0.5\nlog_every = 100\n"
+    )
+    assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
+    page = (tmp_path / "g" / "report.html").read_text()
+    assert page.index("<h2>Which settings matter</h2>") < page.index("<h2>Best configurations")
+    summary = pd.read_csv(tmp_path / "g" / "summary.csv")
+    assert summary["n_seeds"].eq(4).all()
+    assert "e+0" not in page.split("<h2>Summary")[1].split("<h2>Resolved spec")[0]
+    assert '<div class="scroll"><table' in page
+    for name in ("importance.png", "solve_rate_heatmap.png"):
+        assert (tmp_path / "g" / "figures" / name).stat().st_size > 10_000
+    assert json.loads((tmp_path / "g" / "meta.json").read_text())["runs_total"] == 32
+
+
+def test_the_quickstart_notebook_runs(tmp_path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(REPO / "examples" / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    )
+    client.execute()  # raises CellExecutionError on any failing cell
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2
+    assert not [o for o in outputs if o.output_type == "error"]
+
+
+def test_panels_up_to_the_limit_are_kept() -> None:
+    exactly = settings_grid({"s0": [0.1 * i for i in range(1, MAX_PANELS // 2 + 1)]})
+    layout = heatmap_layout(exactly, ["hidden", "activation", "lr", "s0"])
+    assert layout.panel_rows == ("s0",) and not layout.pooled  # 2 x 12 = 24 panels
+    over = settings_grid({"s0": [0.1 * i for i in range(1, MAX_PANELS // 2 + 2)]})
+    assert heatmap_layout(over, ["hidden", "activation", "lr", "s0"]).pooled == ("s0",)
