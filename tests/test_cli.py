@@ -167,3 +167,31 @@ def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> N
     )
     assert gd > 0 and no_check > 0 and no_diagnosis > 0
     assert (tmp_path / "tiny" / "runs.csv").is_file()
+
+
+def test_scale_benchmark_measures_a_kill_and_a_rerun(tmp_path: Path, tiny_spec: Path) -> None:
+    """`python -m xorlab.bench --scale` on small sweeps: the second is killed (SIGKILL) half
+    way through and rerun, which trains only the runs it had not stored."""
+    from tests.test_resilience import SLOW_RUNS, SLOW_SPEC
+
+    slow = tmp_path / "slow.toml"
+    slow.write_text(SLOW_SPEC)
+    result = run_cli(
+        "xorlab.bench",
+        "--scale",
+        "--scale-specs",
+        str(tiny_spec),
+        str(slow),
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"last run stored -> exit +[\d.]+ s", out)
+    assert re.search(r"folder +[\d.]+ MB +target <= 40 MB", out)
+    killed = int(re.search(r"killed \(SIGKILL\) at ([\d,]+) runs", out).group(1).replace(",", ""))
+    assert 0 < killed < SLOW_RUNS
+    assert "(only the missing ones)" in out
+    trained = int(re.search(r"rerun trained +([\d,]+) runs", out).group(1).replace(",", ""))
+    assert trained == SLOW_RUNS - killed
+    assert float(re.search(r"reading the finished runs +([\d.]+) s", out).group(1)) < 5
