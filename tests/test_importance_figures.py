@@ -301,3 +301,20 @@ def test_panels_up_to_the_limit_are_kept() -> None:
     assert layout.panel_rows == ("s0",) and not layout.pooled  # 2 x 12 = 24 panels
     over = settings_grid({"s0": [0.1 * i for i in range(1, MAX_PANELS // 2 + 2)]})
     assert heatmap_layout(over, ["hidden", "activation", "lr", "s0"]).pooled == ("s0",)
+
+
+def test_seed_points_are_every_seed_of_the_best_settings_in_its_slot() -> None:
+    from xorlab.figures import seed_points
+
+    runs = settings_grid({"seed": [0, 1, 2, 3]})
+    runs["run_id"] = [f"r{i}" for i in range(len(runs))]
+    runs["final_loss"] = np.where(runs["solved"], 0.01, 0.7) + runs["lr"] / 100
+    runs["epochs_to_solve"] = np.where(runs["solved"], 100, np.nan)
+    points = seed_points(runs)
+    # per (activation, hidden): the lr with the most seeds solved, all of its 4 seeds
+    assert points.groupby(["activation", "hidden"]).size().eq(4).all()
+    assert points.groupby(["activation", "hidden"])["slot"].nunique().eq(1).all()
+    slots = points.groupby(["activation", "hidden"])["slot"].first()
+    assert slots[("relu", 2)] == pytest.approx(-0.2) and slots[("tanh", 4)] == pytest.approx(1.2)
+    assert (points["x_loss"] - points["slot"]).abs().max() <= 0.4 / 3
+    assert points.equals(seed_points(runs))  # the jitter is fixed

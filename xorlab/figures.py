@@ -372,23 +372,34 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
     return figure
 
 
-def _dodged(runs: pd.DataFrame, group: str):
-    """Runs of each (activation, `group` value) at their best other settings, with the x of
-    their slot: groups side by side, activations dodged within a group."""
+def seed_points(runs: pd.DataFrame, group: str = "hidden") -> pd.DataFrame:
+    """The data of the seeds figure: every run of each (activation, `group` value) at its best
+    other settings, with the x of its slot (groups side by side, activations dodged within a
+    group: `slot`) and, jittered around it (fixed seeds), where the epochs-to-solve strip
+    (`x_epochs`) and the final-loss strip (`x_loss`) draw it."""
     best = _best_per_group(runs, ["activation", group])
     activations = sorted(runs["activation"].unique())
     groups = sorted(best[group].unique())
     width = 0.8 / max(len(activations), 1)
-    slots = [
-        (activation, i + (k - (len(activations) - 1) / 2) * width, rows)
-        for k, activation in enumerate(activations)
-        for i, value in enumerate(groups)
-        for rows in [best[(best["activation"] == activation) & (best[group] == value)]]
-    ]
-    return slots, groups, width, activations
+    dodge = {a: (k - (len(activations) - 1) / 2) * width for k, a in enumerate(activations)}
+    place = {v: i for i, v in enumerate(groups)}
+    points = best.assign(
+        slot=best[group].map(place).astype(float) + best["activation"].map(dodge).astype(float)
+    )
+    columns = ["run_id", "activation", group, "slot", "status", "solved"]
+    points = points[[*columns, "epochs_to_solve", "final_loss"]].reset_index(drop=True)
+    points["x_epochs"] = points["slot"] + np.random.default_rng(0).uniform(
+        -width / 4, width / 4, len(points)
+    )
+    points["x_loss"] = points["slot"] + np.random.default_rng(1).uniform(
+        -width / 3, width / 3, len(points)
+    )
+    return points
 
 
-def _group_axis(ax: Axes, groups: list, group: str, activations: list, extra=()) -> None:
+def _group_axis(ax: Axes, points: pd.DataFrame, group: str, extra=()) -> None:
+    groups = sorted(points[group].unique())
+    activations = sorted(points["activation"].unique())
     ax.set_xticks(range(len(groups)), [format_value(v) for v in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_xlabel(f"{group} (each at its best other settings)")
@@ -400,21 +411,19 @@ def _group_axis(ax: Axes, groups: list, group: str, activations: list, extra=())
 
 
 def epochs_to_solve_strip(
-    runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden"
+    points: pd.DataFrame, ax: Axes | None = None, group: str = "hidden"
 ) -> Axes:
-    """Epochs to solve of every solved seed, per activation and `group` value (best settings)."""
+    """Epochs to solve of every solved seed (`seed_points`), a box per slot."""
     ax = _new_axes(ax)
-    slots, groups, width, activations = _dodged(runs, group)
-    rng = np.random.default_rng(0)
-    for activation, x, rows in slots:
-        values = rows.loc[rows["solved"], "epochs_to_solve"].astype(float)
-        if not len(values):
-            continue
+    width = 0.8 / max(points["activation"].nunique(), 1)
+    solved = points[points["solved"]]
+    for (activation, slot), rows in solved.groupby(["activation", "slot"]):
+        values = rows["epochs_to_solve"].astype(float)
         color = activation_color(activation)
         lines = {"color": color}
         ax.boxplot(
             values,
-            positions=[x],
+            positions=[slot],
             widths=width * 0.8,
             showfliers=False,
             medianprops={"color": "black"},
@@ -422,26 +431,26 @@ def epochs_to_solve_strip(
             whiskerprops=lines,
             capprops=lines,
         )
-        jitter = rng.uniform(-width / 4, width / 4, len(values))
-        ax.scatter(x + jitter, values, s=10, color=color, alpha=0.7, zorder=3)
+        ax.scatter(rows["x_epochs"], values, s=10, color=color, alpha=0.7, zorder=3)
     ax.set_ylabel("epochs to solve (solved seeds only)")
-    _group_axis(ax, groups, group, activations)
+    _group_axis(ax, points, group)
     return ax
 
 
-def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "hidden") -> Axes:
-    """Final loss of every seed (log scale): stuck seeds sit apart from the solved ones."""
+def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = "hidden") -> Axes:
+    """Final loss of every seed (`seed_points`, log scale): stuck seeds sit apart."""
     ax = _new_axes(ax)
-    slots, groups, width, activations = _dodged(runs, group)
-    rng = np.random.default_rng(1)
-    for activation, x, rows in slots:
-        rows = rows[rows["status"] == "ok"]
-        xs = x + rng.uniform(-width / 3, width / 3, len(rows))
+    finished = points[points["status"] == "ok"]
+    for activation, rows in finished.groupby("activation"):
         solved = rows["solved"].to_numpy()
         color = activation_color(activation)
-        ax.scatter(xs[solved], rows["final_loss"][solved], s=14, color=color, alpha=0.8)
+        ax.scatter(rows["x_loss"][solved], rows["final_loss"][solved], s=14, color=color, alpha=0.8)
         ax.scatter(
-            xs[~solved], rows["final_loss"][~solved], s=18, facecolor="white", edgecolor=color
+            rows["x_loss"][~solved],
+            rows["final_loss"][~solved],
+            s=18,
+            facecolor="white",
+            edgecolor=color,
         )
     ax.set_yscale("log")
     ax.axhline(np.log(2), color="gray", ls=":", lw=1)
@@ -459,15 +468,15 @@ def final_loss_strip(runs: pd.DataFrame, ax: Axes | None = None, group: str = "h
         ),
         Line2D([], [], color="gray", ls=":", label="ln 2 (chance)"),
     ]
-    _group_axis(ax, groups, group, activations, extra)
+    _group_axis(ax, points, group, extra)
     return ax
 
 
-def seeds_figure(runs: pd.DataFrame) -> Figure:
-    """How fast and how reliably each hidden size solves, seed by seed."""
+def seeds_figure(points: pd.DataFrame) -> Figure:
+    """How fast and how reliably each hidden size solves, seed by seed (`seed_points`)."""
     figure, axes = _panels(2, width=5.5, height=4.2)
-    epochs_to_solve_strip(runs, axes[0, 0]).set_title("How fast: epochs to solve per seed")
-    final_loss_strip(runs, axes[0, 1]).set_title("How reliably: final loss per seed")
+    epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
+    final_loss_strip(points, axes[0, 1]).set_title("How reliably: final loss per seed")
     figure.suptitle("Seeds of each hidden size at its best settings (box: quartiles, line: median)")
     return figure
 

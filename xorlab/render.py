@@ -35,6 +35,7 @@ from xorlab.figures import (
     parallel_coordinates_data,
     parallel_coordinates_figure,
     scatter_figure,
+    seed_points,
     seeds_figure,
 )
 from xorlab.importance import (
@@ -83,7 +84,7 @@ def figure_set(
     if layout is not None:
         figures["solve_rate_heatmap.png"] = partial(heatmap_figure, runs, layout)
     figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
-    figures["seeds.png"] = partial(seeds_figure, runs)
+    figures["seeds.png"] = partial(_seeds_figure, runs)
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
     if sampled:
@@ -95,6 +96,10 @@ def figure_set(
 
 def _parallel_coordinates(runs: pd.DataFrame, settings: list[str], log_scaled: Sequence[str]):
     return parallel_coordinates_figure(*parallel_coordinates_data(runs, settings, log_scaled))
+
+
+def _seeds_figure(runs: pd.DataFrame) -> Figure:
+    return seeds_figure(seed_points(runs))
 
 
 def _loss_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:
