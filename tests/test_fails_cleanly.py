@@ -196,6 +196,16 @@ def test_a_read_only_store_stops_before_training(part: str, copy_of: Path, capsy
     assert tree(copy_of) == before
 
 
+@pytest.mark.parametrize("part", ["shards", "curves.parquet"])
+def test_a_file_in_the_stores_place_stops_before_training(part: str, copy_of: Path, capsys) -> None:
+    subprocess.run(["rm", "-r", str(copy_of / part)], check=True)
+    (copy_of / part).write_text("not a folder")
+    before = tree(copy_of)
+    spec = copy_of / "spec.toml"
+    fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(copy_of.parent)], part, "is a file")
+    assert tree(copy_of) == before
+
+
 def test_a_read_only_journal_of_an_older_release_stops_before_training(
     old_copy: Path, capsys
 ) -> None:

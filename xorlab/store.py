@@ -280,6 +280,8 @@ class RunStore:
 
         started = time.perf_counter()
         for folder in (self.shards, self.curves):  # made by the first chunk, if absent
+            if folder.exists() and not folder.is_dir():
+                raise ResultsError(f"{folder} is a file; the store needs that name for a folder")
             if not folder.is_dir():
                 continue
             try:
@@ -384,6 +386,9 @@ class RunStore:
             last = {run_id: row for row, run_id in enumerate(table["run_id"].to_pylist())}
             table = table.take(sorted(last.values()))
         position = pc.index_in(table["run_id"], value_set=pa.array(run_ids, pa.string()))
-        table = table.filter(pc.is_valid(position))
-        order = pc.sort_indices(position.filter(pc.is_valid(position)))
-        return table.take(order).to_pandas()
+        rows = pc.indices_nonzero(pc.is_valid(position))  # the runs of the spec...
+        order = pc.take(rows, pc.sort_indices(pc.take(position, rows)))  # ...in its order
+        table = table.take(order)  # one copy of the columns
+        del position, rows, order
+        # column by column, each freed once converted: no second copy of a million runs
+        return table.to_pandas(split_blocks=True, self_destruct=True)
