@@ -670,7 +670,8 @@ def importance_figure(effects: pd.DataFrame, marginals: pd.DataFrame) -> Figure 
         error = [rate - values["solve_rate_low"], values["solve_rate_high"] - rate]
         x = np.arange(len(values))
         ax.errorbar(x, rate, yerr=error, fmt="o-", color="#4c72b0", ms=4, capsize=2, lw=1)
-        rotation = 45 if len(values) > 4 or values["value"].str.len().max() > 6 else 0
+        long = len(values) > 4 or values["value"].str.len().max() > 6
+        rotation = 90 if len(values) > 8 else 45 if long else 0
         ax.set_xticks(x, values["value"], rotation=rotation, fontsize=8)
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(setting, fontsize=10)

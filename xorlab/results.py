@@ -122,7 +122,14 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
         return CURVE_SCHEMA.empty_table().to_pandas()
     filters = None if run_ids is None else [("run_id", "in", list(run_ids))]
     try:
-        table = pq.read_table(parquet, schema=CURVE_SCHEMA, filters=filters)
+        if filters and parquet.is_dir():  # file by file: memory of one file, not of all
+            parts = [
+                pq.read_table(part, schema=CURVE_SCHEMA, filters=filters)
+                for part in sorted(parquet.glob("*.parquet"))
+            ]
+            table = pa.concat_tables(parts) if parts else CURVE_SCHEMA.empty_table()
+        else:
+            table = pq.read_table(parquet, schema=CURVE_SCHEMA, filters=filters)
     except FileNotFoundError:
         raise ResultsError(f"{parquet}: no such file") from None
     except (OSError, pa.ArrowException) as error:
