@@ -399,6 +399,26 @@ def test_a_folder_of_0_2_converts_with_every_run_reused(
     pd.testing.assert_frame_equal(read_curves(old_copy), read_curves(fresh02), rtol=1e-9)
 
 
+def test_a_run_recorded_twice_in_a_journal_keeps_its_later_record(
+    old_copy: Path, fresh02: Path, capsys
+) -> None:
+    """A 0.2 journal where a run failed, then was trained again (--rerun-failed)."""
+    journal = old_copy / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    failed = json.loads(lines[5])
+    failed |= {"status": "failed", "final_loss": None, "final_accuracy": None, "solved": False}
+    failed |= {"epochs_to_solve": None, "error": "RuntimeError: once", "outcome": None}
+    failed["curve"] = {"epoch": [], "loss": [], "accuracy": []}
+    journal.write_text(json.dumps(failed) + "\n" + "".join(lines))
+    argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
+    assert sweep.main(argv) == 0
+    assert "16 reused, 0 trained" in capsys.readouterr().out
+    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
+    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(read_curves(old_copy), read_curves(fresh02), rtol=1e-9)
+
+
 def test_a_conversion_cut_short_is_done_again_without_duplicates(
     old_copy: Path, fresh02: Path, capsys
 ) -> None:

@@ -9,6 +9,7 @@ journal.rejected.jsonl (reported once; its run is trained again).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from xorlab.config import SETTING_NAMES, RunConfig
 from xorlab.diagnosis import OUTCOMES
 from xorlab.errors import ResultsError
 from xorlab.result import DIAGNOSIS, STATUSES
-from xorlab.store import RECORD_KEYS, write_text
+from xorlab.store import RECORD_KEYS
 
 JOURNAL = "journal.jsonl"
 
@@ -72,69 +73,46 @@ def record_problem(record: Any) -> str | None:
 
 
 class Journal:
-    """The journal of a 0.1/0.2 folder: one JSON record per finished run, keyed by run_id (a
-    later record wins). Read once, to be converted into the Parquet store."""
+    """The journal of a 0.1/0.2 folder: one JSON record per finished run (a later record of a
+    run wins). Read once, line by line, to be converted into the Parquet store."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
-        self.problems: list[str] = []  # what load() dropped, for people
-        self.intact = 0  # intact lines at the last read
+        self.problems: list[str] = []  # what `records` dropped, for people
 
-    def load(self) -> dict[str, dict[str, Any]]:
-        """Check the journal and return its records (call under the folder's lock).
-
-        A torn last line (a kill mid-write) is cut. A line that is not a whole record is moved
-        to journal.rejected.jsonl, so it is reported once and its run trained again; each
-        problem is described in `problems`. Fails early if the journal cannot be appended to."""
-        if self.path.exists():
-            try:
-                with self.path.open("rb+") as handle:
-                    data = handle.read()
-                    if data and not data.endswith(b"\n"):
-                        handle.truncate(data.rfind(b"\n") + 1)
-                        self.problems.append(
-                            f"{self.path}: dropped its torn last line (a write cut short by a kill)"
-                        )
-            except OSError as error:
-                raise ResultsError(f"cannot update {self.path}: {error.strerror}") from None
-        records, rejected = self._parse()
-        if rejected:
-            kept = "".join(json.dumps(r) + "\n" for r in records.values())
-            with (self.path.parent / REJECTED).open("a", encoding="utf-8") as handle:
-                handle.writelines(
-                    line if line.endswith("\n") else line + "\n" for _, line, _ in rejected
-                )
-            write_text(self.path, kept)
-            for number, _, problem in rejected:
-                self.problems.append(
-                    f"{self.path}:{number}: dropped ({problem}); its run will be trained again "
-                    f"(the line is kept in {REJECTED})"
-                )
-        return records
-
-    def _parse(self) -> tuple[dict[str, dict[str, Any]], list[tuple[int, str, str]]]:
-        records: dict[str, dict[str, Any]] = {}
-        rejected: list[tuple[int, str, str]] = []
-        intact = 0
-        if not self.path.exists():
-            return records, rejected
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every whole record, in order, one line in memory at a time (call under the folder's
+        lock). A torn last line (a kill mid-write) is dropped. A line that is not a whole record
+        is appended to journal.rejected.jsonl and described in `problems` (its run is trained
+        again). Fails first, with a ResultsError, if the journal could not be changed."""
+        try:
+            with self.path.open("rb+"):
+                pass
+        except OSError as error:
+            raise ResultsError(f"cannot update {self.path}: {error.strerror}") from None
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, 1):
+                if not raw.endswith(b"\n"):  # only the last line can lack its newline
+                    self.problems.append(
+                        f"{self.path}: dropped its torn last line (a write cut short by a kill)"
+                    )
+                    break
                 line = raw.decode("utf-8", errors="replace")
                 try:
                     record = json.loads(line)
                 except ValueError:
-                    rejected.append((number, line, "not valid JSON"))
-                    continue
-                problem = record_problem(record)
-                if problem:
-                    rejected.append((number, line, problem))
+                    problem = "not valid JSON"
                 else:
-                    records[record["run_id"]] = record
-                    intact += 1
-        self.intact = intact
-        return records, rejected
+                    problem = record_problem(record)
+                if problem:
+                    self._reject(number, line, problem)
+                else:
+                    yield record
 
-    def read(self) -> dict[str, dict[str, Any]]:
-        """All whole records (after `load`, every line is one)."""
-        return self._parse()[0]
+    def _reject(self, number: int, line: str, problem: str) -> None:
+        with (self.path.parent / REJECTED).open("a", encoding="utf-8") as handle:
+            handle.write(line)
+        self.problems.append(
+            f"{self.path}:{number}: dropped ({problem}); its run will be trained again "
+            f"(the line is kept in {REJECTED})"
+        )

@@ -338,18 +338,28 @@ class RunStore:
         )
 
     def _convert_journal(self, batch: int = 20_000) -> None:
-        """Store the records of a 0.1/0.2 journal as shards, then delete the journal (a kill
-        half way leaves the journal: the next run converts it again, over the same names)."""
+        """Store the records of a 0.1/0.2 journal as shards, `batch` records at a time (memory
+        of one batch), then delete the journal: a kill half way leaves the journal, and the
+        next run converts it again over the same names. A run recorded twice keeps its later
+        record, as in the journal (later shards, and later rows, win)."""
         from xorlab.journal import JOURNAL, Journal
 
         journal = Journal(self.folder)
-        records = list(journal.load().values())
-        self.problems.extend(journal.problems)
+        records = journal.records()
+        pending = [next(records, None)]  # checks the journal before anything is changed
         for stale in self.shard_files():  # left by a conversion a kill cut short
             (self.curves / stale.name).unlink(missing_ok=True)
             stale.unlink()
-        for sequence, start in enumerate(range(0, len(records), batch)):
-            self._write(sequence, *_records_tables(records[start : start + batch]))
+        sequence = 0
+        for record in records:
+            pending.append(record)
+            if len(pending) == batch:
+                self._write(sequence, *_records_tables(pending))
+                sequence, pending = sequence + 1, []
+        pending = [r for r in pending if r is not None]
+        if pending:
+            self._write(sequence, *_records_tables(pending))
+        self.problems.extend(journal.problems)
         (self.folder / JOURNAL).unlink()
         (self.folder / "curves.csv").unlink(missing_ok=True)  # now in curves.parquet/
 
