@@ -564,9 +564,9 @@ def test_ctrl_c_at_any_moment_is_exit_130_without_a_traceback(
 def test_a_diverged_runs_nan_loss_reads_nan_in_runs_csv(tmp_path: Path) -> None:
     from xorlab.analysis import runs_csv, runs_table
     from xorlab.config import RunConfig
+    from xorlab.journal import result_to_record
     from xorlab.result import RunResult, failed_result
     from xorlab.results import read_runs
-    from xorlab.store import result_to_record
 
     results = [
         RunResult(RunConfig(seed=0), "diverged", final_loss=float("nan"), final_accuracy=0.5),
@@ -602,9 +602,9 @@ def test_an_output_of_exactly_one_half_is_wrong_for_both_targets() -> None:
 def test_an_all_failed_configuration_is_said_so() -> None:
     from xorlab.analysis import runs_table, summary_table
     from xorlab.config import RunConfig
+    from xorlab.journal import result_to_record
     from xorlab.report import best_sentences
     from xorlab.result import failed_result
-    from xorlab.store import result_to_record
 
     failed = [failed_result(RunConfig(seed=s), ValueError("x")) for s in range(2)]
     (sentence,) = best_sentences(summary_table(runs_table(map(result_to_record, failed))))

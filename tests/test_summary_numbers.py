@@ -12,8 +12,8 @@ import pytest
 
 from xorlab.analysis import runs_table, summary_table
 from xorlab.config import RunConfig
+from xorlab.journal import result_to_record
 from xorlab.result import BLOWN_UP_LOSS, RunResult, failed_result, logged_epochs, summarize_curve
-from xorlab.store import result_to_record
 
 EPOCHS = np.array([0, 50, 100, 150, 200])
 

@@ -9,17 +9,56 @@ journal.rejected.jsonl (reported once; its run is trained again).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from xorlab.config import SETTING_NAMES, RunConfig
 from xorlab.diagnosis import OUTCOMES
 from xorlab.errors import ResultsError
-from xorlab.result import DIAGNOSIS, STATUSES
-from xorlab.store import RECORD_KEYS
+from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
 JOURNAL = "journal.jsonl"
+
+
+def _json_float(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+RECORD_KEYS = ("run_id", "seed", *METRICS, "curve")
+
+
+def result_to_record(result: RunResult) -> dict[str, Any]:
+    """A JSON-ready record of one run: its id, configuration, metrics and curve (the form of
+    the journal of 0.1 and 0.2)."""
+    return {
+        "run_id": result.run_id,
+        **{name: getattr(result.config, name) for name in ("seed", *SETTING_NAMES)},
+        "status": result.status,
+        "final_loss": _json_float(result.final_loss),
+        "final_accuracy": _json_float(result.final_accuracy),
+        "solved": result.solved,
+        "epochs_to_solve": result.epochs_to_solve,
+        "train_seconds": result.train_seconds,
+        "error": result.error,
+        **_diagnosis_record(result),
+        "curve": {
+            "epoch": result.curve_epoch.tolist(),
+            "loss": [_json_float(x) for x in result.curve_loss.tolist()],
+            "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
+        },
+    }
+
+
+def _diagnosis_record(result: RunResult) -> dict[str, Any]:
+    if result.diagnosis is None:
+        return dict.fromkeys(DIAGNOSIS)
+    record = asdict(result.diagnosis)
+    for key in ("grad_norm", "loss_change"):
+        record[key] = _json_float(record[key])
+    return record
 
 
 REJECTED = "journal.rejected.jsonl"

@@ -10,7 +10,6 @@ sweep keeps every stored chunk and a rerun resumes. Tables and figures are writt
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import socket
@@ -18,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,7 +26,7 @@ import pyarrow.parquet as pq
 
 from xorlab.config import SETTINGS
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
+from xorlab.result import DIAGNOSIS, STATUSES, RunResult
 
 LOCK = ".lock"
 SHARDS = "shards"
@@ -112,44 +110,6 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         lock.unlink(missing_ok=True)
-
-
-def _json_float(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-RECORD_KEYS = ("run_id", "seed", *METRICS, "curve")
-
-
-def result_to_record(result: RunResult) -> dict[str, Any]:
-    """A JSON-ready record of one run: its id, configuration, metrics and curve (the form of
-    the journal of 0.1 and 0.2)."""
-    return {
-        "run_id": result.run_id,
-        **{name: getattr(result.config, name) for name in _CONFIG_COLUMNS},
-        "status": result.status,
-        "final_loss": _json_float(result.final_loss),
-        "final_accuracy": _json_float(result.final_accuracy),
-        "solved": result.solved,
-        "epochs_to_solve": result.epochs_to_solve,
-        "train_seconds": result.train_seconds,
-        "error": result.error,
-        **_diagnosis_record(result),
-        "curve": {
-            "epoch": result.curve_epoch.tolist(),
-            "loss": [_json_float(x) for x in result.curve_loss.tolist()],
-            "accuracy": [_json_float(x) for x in result.curve_accuracy.tolist()],
-        },
-    }
-
-
-def _diagnosis_record(result: RunResult) -> dict[str, Any]:
-    if result.diagnosis is None:
-        return dict.fromkeys(DIAGNOSIS)
-    record = asdict(result.diagnosis)
-    for key in ("grad_norm", "loss_change"):
-        record[key] = _json_float(record[key])
-    return record
 
 
 # -- the store of finished runs ---------------------------------------------------------------
