@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from xorlab.config import SETTINGS
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import DIAGNOSIS, STATUSES, RunResult
+from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
 LOCK = ".lock"
 SHARDS = "shards"
@@ -161,9 +161,12 @@ def _curves_table(run_ids: Sequence[str], curves: Sequence[tuple[Any, Any, Any]]
     """The long-format curves table of runs given as (epochs, losses, accuracies)."""
     lengths = [len(epoch) for epoch, _, _ in curves]
     parts = list(zip(*curves)) if curves else [(), (), ()]
-    column = lambda i, dtype: (  # noqa: E731
-        np.concatenate([np.asarray(v, dtype) for v in parts[i]]) if sum(lengths) else []
-    )
+
+    def column(i: int, dtype: type) -> np.ndarray:
+        if not sum(lengths):
+            return np.zeros(0, dtype)
+        return np.concatenate([np.asarray(values, dtype) for values in parts[i]])
+
     return pa.table(
         {
             "run_id": np.repeat(np.array(run_ids, dtype=object), lengths),
@@ -185,15 +188,6 @@ def _records_tables(records: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Tab
 
 
 _CONFIG_COLUMNS = ("seed", *SETTINGS)
-_RESULT_COLUMNS = (
-    "status",
-    "final_loss",
-    "final_accuracy",
-    "solved",
-    "epochs_to_solve",
-    "train_seconds",
-    "error",
-)
 
 
 def _results_tables(results: Sequence[RunResult]) -> tuple[pa.Table, pa.Table]:
@@ -201,7 +195,7 @@ def _results_tables(results: Sequence[RunResult]) -> tuple[pa.Table, pa.Table]:
     columns: dict[str, list] = {"run_id": [r.run_id for r in results]}
     for name in _CONFIG_COLUMNS:
         columns[name] = [getattr(r.config, name) for r in results]
-    for name in _RESULT_COLUMNS:
+    for name in METRICS:
         columns[name] = [getattr(r, name) for r in results]
     for name in DIAGNOSIS:
         columns[name] = [getattr(r.diagnosis, name, None) for r in results]
