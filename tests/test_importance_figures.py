@@ -318,3 +318,53 @@ def test_seed_points_are_every_seed_of_the_best_settings_in_its_slot() -> None:
     assert slots[("relu", 2)] == pytest.approx(-0.2) and slots[("tanh", 4)] == pytest.approx(1.2)
     assert (points["x_loss"] - points["slot"]).abs().max() <= 0.4 / 3
     assert points.equals(seed_points(runs))  # the jitter is fixed
+
+
+# -- the forked helper that draws half of the figures -------------------------------------------
+
+
+def _square(color: str):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([0, 1], [0, 1], color=color)
+    return figure
+
+
+def _raises():
+    raise ValueError("no data")
+
+
+def _dies():
+    import os
+
+    os._exit(3)
+
+
+def test_a_forked_helper_draws_the_same_figures(tmp_path: Path) -> None:
+    from functools import partial
+
+    from xorlab.render import write_figures
+
+    makers = {f"{c}.png": partial(_square, c) for c in ("red", "green", "blue", "black")}
+    called = []
+    serial = write_figures(tmp_path / "serial", makers)
+    forked = write_figures(tmp_path / "forked", makers, lambda: called.append(1), fork=True)
+    assert called == [1]
+    assert sorted(p.name for p in forked) == sorted(p.name for p in serial) == sorted(makers)
+    for path in serial:
+        assert (tmp_path / "forked" / path.name).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("bad, message", [(_raises, "ValueError: no data"), (_dies, "died")])
+def test_a_figure_that_fails_in_the_helper_is_reported_not_fatal(
+    bad, message: str, tmp_path: Path, caplog
+) -> None:
+    from functools import partial
+
+    from xorlab.render import write_figures
+
+    makers = {"a.png": partial(_square, "red"), "b.png": bad, "c.png": partial(_square, "blue")}
+    written = write_figures(tmp_path, makers, fork=True)  # the helper draws b.png
+    assert sorted(p.name for p in written) == ["a.png", "c.png"]
+    assert "could not draw b.png" in caplog.text and message in caplog.text

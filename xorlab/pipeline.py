@@ -38,6 +38,10 @@ from xorlab.store import (
 )
 
 MAX_RUNS = 1_000_000
+# Up to this many runs, a forked helper draws half of the figures. Beyond, the helper's shared
+# pages would count twice in the memory of the sweep's processes, and the figures are a small
+# part of such a sweep anyway.
+FORK_MAX_RUNS = 200_000
 
 
 @dataclass
@@ -221,7 +225,8 @@ def _sweep_in_folder(
     _write_meta(folder, spec, report, started, options)  # first: the report page shows it
     drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
     try:
-        report.summary = write_outputs(folder, spec, runs, drawing)
+        fork = len(runs) <= FORK_MAX_RUNS
+        report.summary = write_outputs(folder, spec, runs, drawing, fork)
     except KeyboardInterrupt:  # the runs are all stored: a rerun writes the outputs
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)
@@ -238,18 +243,22 @@ def _import_output_modules() -> None:
     import xorlab.render  # noqa: F401  (pandas, matplotlib)
 
 
-def write_outputs(folder: Path, spec: Spec, runs, figures: bool = True):
+def write_outputs(folder: Path, spec: Spec, runs, figures: bool = True, fork: bool = False):
     """(Re)write runs.csv, summary.csv, the figures and report.html from the runs table of the
-    spec's stored runs (in the spec's order)."""
+    spec's stored runs (in the spec's order); with `fork`, a forked helper draws half of the
+    figures while this process writes the tables and draws the rest."""
     from xorlab.analysis import runs_csv, summary_table
     from xorlab.render import render
     from xorlab.results import curves_reader
 
     summary = summary_table(runs)
-    write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
-    write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
-    (folder / "curves.csv").unlink(missing_ok=True)  # an older release's: curves.parquet now
-    render(folder, runs, summary, curves_reader(folder), spec.to_dict(), figures)
+
+    def tables() -> None:
+        write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
+        write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
+        (folder / "curves.csv").unlink(missing_ok=True)  # an older release's: curves.parquet
+
+    render(folder, runs, summary, curves_reader(folder), spec.to_dict(), figures, tables, fork)
     return summary
 
 

@@ -120,17 +120,65 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
     return path
 
 
-def write_figures(folder: Path, figures: dict[str, FigureMaker]) -> list[Path]:
+def write_figures(
+    folder: Path,
+    figures: dict[str, FigureMaker],
+    meanwhile: Callable[[], None] | None = None,
+    fork: bool = False,
+) -> list[Path]:
     """Draw and save figures as PNG into `folder`, each atomically; returns the files written.
-    Figures that fail are logged as warnings. (They are drawn here, one after the other: drawn
-    by the sweep's workers, in parallel, they took longer on 2 cores than here, measured with
-    the 60,000-run sweep of `python -m xorlab.bench --scale`: the workers must import pandas
-    and matplotlib, and get the runs table pickled.)"""
+    Figures that fail are logged as warnings. `meanwhile` (if given) is called first; with
+    `fork` (where the platform forks), a forked copy of this process draws every other figure
+    meanwhile: it has everything loaded and the tables in memory, so it starts at once (worker
+    processes would first import pandas and matplotlib and get the runs table pickled)."""
     folder.mkdir(exist_ok=True)
-    outcomes = [_draw_and_save(folder / name, make) for name, make in figures.items()]
+    tasks = [(folder / name, make) for name, make in figures.items()]
+    helper = _start_helper(tasks[1::2]) if fork and len(tasks) > 1 else None
+    mine = tasks[::2] if helper else tasks
+    try:
+        if meanwhile:
+            meanwhile()
+        outcomes = [_draw_and_save(path, make) for path, make in mine]
+        if helper:
+            outcomes += _helper_outcomes(helper, tasks[1::2])
+    finally:
+        if helper and helper[0].is_alive():  # interrupted: the helper goes too
+            helper[0].terminate()
     for problem in (o for o in outcomes if isinstance(o, str)):
         log.warning(problem)
     return [o for o in outcomes if isinstance(o, Path) and o.exists()]
+
+
+def _start_helper(tasks: list):
+    """A forked process drawing `tasks`, or None where processes cannot be forked."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_helper_main, args=(tasks, sender), daemon=True)
+    process.start()
+    sender.close()
+    return process, receiver
+
+
+def _helper_main(tasks: list, sender) -> None:
+    """The forked helper: draw, send back what was written (Ctrl-C is the parent's)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sender.send([_draw_and_save(path, make) for path, make in tasks])
+
+
+def _helper_outcomes(helper, tasks: list) -> list[Path | str]:
+    process, receiver = helper
+    try:
+        outcomes = receiver.recv()
+    except EOFError:  # the helper died without an answer
+        outcomes = [f"could not draw {path.name}: the drawing process died" for path, _ in tasks]
+    process.join()
+    return outcomes
 
 
 def render(
@@ -140,8 +188,11 @@ def render(
     curves_of: CurvesOf,
     spec: dict,
     figures: bool = True,
+    meanwhile: Callable[[], None] | None = None,
+    fork: bool = False,
 ) -> list[Path]:
-    """(Re)draw figures/ and report.html of a results folder; returns the files written."""
+    """(Re)draw figures/ and report.html of a results folder; returns the files written.
+    `meanwhile` and `fork` as in `write_figures` (`meanwhile` is called in any case)."""
     figures_folder = folder / "figures"
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
@@ -155,7 +206,9 @@ def render(
         written += [folder / IMPORTANCE, folder / MARGINALS]
     if figures and len(runs):
         makers = figure_makers(runs, summary, curves_of, spec, importance)
-        written += write_figures(figures_folder, makers)
+        written += write_figures(figures_folder, makers, meanwhile, fork)
+    elif meanwhile:
+        meanwhile()
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
