@@ -149,7 +149,7 @@ def test_a_facet_for_every_further_setting_while_readable(extra_settings: int) -
     assert len(layout.pooled) == max(0, extra_settings - 2)  # 2 x 3 x 3 = 18 <= 24 < 54
     data = heatmap_data(runs, layout)
     assert data["runs"].sum() == len(runs) and data["solved"].sum() == runs["solved"].sum()
-    figure = heatmap_figure(runs, layout)
+    figure = heatmap_figure(data, layout)
     assert len([ax for ax in figure.axes if ax.images]) == panels
     pooled = ", ".join(layout.pooled)
     assert (f"pooled over {pooled}" in figure._suptitle.get_text()) == bool(layout.pooled)
@@ -173,10 +173,12 @@ def test_heatmap_numbers_are_the_runs_counts() -> None:
 
 def test_cell_text_only_where_it_fits() -> None:
     few = settings_grid({})
-    figure = heatmap_figure(few, heatmap_layout(few, ["hidden", "activation", "lr"]))
+    layout = heatmap_layout(few, ["hidden", "activation", "lr"])
+    figure = heatmap_figure(heatmap_data(few, layout), layout)
     assert any(ax.texts for ax in figure.axes)
     many = pd.concat([few.assign(lr=lr, seed=s) for lr in np.arange(1, 41) for s in range(300)])
-    figure = heatmap_figure(many, heatmap_layout(many, ["hidden", "activation", "lr"]))
+    layout = heatmap_layout(many, ["hidden", "activation", "lr"])
+    figure = heatmap_figure(heatmap_data(many, layout), layout)
     assert not any(ax.texts for ax in figure.axes)
     assert "colour: share of seeds solved" in figure._suptitle.get_text()
 
@@ -368,3 +370,16 @@ def test_a_figure_that_fails_in_the_helper_is_reported_not_fatal(
     written = write_figures(tmp_path, makers, fork=True)  # the helper draws b.png
     assert sorted(p.name for p in written) == ["a.png", "c.png"]
     assert "could not draw b.png" in caplog.text and message in caplog.text
+
+
+def test_a_configuration_is_found_beside_empty_integer_cells() -> None:
+    """samples does not apply to data = truth_table: an Int64 column with empty cells (plot of
+    such a sweep failed to draw its decision boundaries in 0.2)."""
+    from xorlab.analysis import same_configuration
+    from xorlab.config import SETTING_NAMES
+
+    runs = pd.DataFrame({name: [None] * 3 for name in SETTING_NAMES})
+    runs["samples"] = pd.array([1000, None, 1000], dtype="Int64")
+    runs["hidden"] = [2, 2, 4]
+    row = {name: None for name in SETTING_NAMES} | {"samples": np.int64(1000), "hidden": 2}
+    assert same_configuration(runs, row).tolist() == [True, False, False]

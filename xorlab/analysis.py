@@ -69,7 +69,8 @@ def same_configuration(runs: pd.DataFrame, row: pd.Series | dict) -> np.ndarray:
     for name in SETTING_NAMES:
         value = row[name]
         column = runs[name]
-        mask &= (column.isna() if pd.isna(value) else column == value).to_numpy()
+        matches = column.isna() if pd.isna(value) else column == value
+        mask &= matches.fillna(False).to_numpy(dtype=bool)  # Int64 beside empty cells: <NA>
     return mask
 
 

@@ -204,26 +204,30 @@ def heatmap_data(runs: pd.DataFrame, layout: HeatmapLayout) -> pd.DataFrame:
     )
     table["solved"] = table["solved"].astype(int)
     table["solve_rate"] = table["solved"] / table["runs"]
+    # the order of rows, columns and panels travels with the data, as categories: every value
+    # of the runs (also one whose runs all failed), '-' (does not apply) last
+    table["row"] = pd.Categorical(table["row"], levels(frame[layout.rows]))
+    table["column"] = pd.Categorical(table["column"], levels(frame[layout.columns]))
+    panel_columns = [""]
+    if layout.panel_columns:
+        values = levels(frame[layout.panel_columns])
+        panel_columns = [f"{layout.panel_columns} = {format_value(v)}" for v in values]
+    table["panel_column"] = pd.Categorical(table["panel_column"], panel_columns)
+    table["panel_row"] = pd.Categorical(table["panel_row"], list(dict.fromkeys(table["panel_row"])))
     return table[HEATMAP_COLUMNS]
 
 
 CELL_TEXT_POINTS = 7  # cell labels' font size; a label is drawn only where it fits
 
 
-def heatmap_figure(runs: pd.DataFrame, layout: HeatmapLayout) -> Figure:
-    """Solve-rate heatmaps as small multiples (see `heatmap_layout` and `heatmap_data`),
+def heatmap_figure(data: pd.DataFrame, layout: HeatmapLayout) -> Figure:
+    """Solve-rate heatmaps as small multiples, drawn from `heatmap_data` (see `heatmap_layout`),
     k/n in the cells where the cells are large enough to read it."""
-    data = heatmap_data(runs, layout)
-    row_values = levels(blanks_as_dash(runs[layout.rows]))
-    col_values = levels(blanks_as_dash(runs[layout.columns]))
-    panel_rows = list(dict.fromkeys(data["panel_row"]))
-    panel_cols = list(dict.fromkeys(data["panel_column"]))
-    if layout.panel_columns:  # in the setting's order, '-' last
-        order = [
-            f"{layout.panel_columns} = {format_value(v)}"
-            for v in levels(blanks_as_dash(runs[layout.panel_columns]))
-        ]
-        panel_cols = [c for c in order if c in panel_cols]
+    row_values = list(data["row"].cat.categories)
+    col_values = list(data["column"].cat.categories)
+    panel_rows = list(data["panel_row"].cat.categories)
+    present = set(data["panel_column"])
+    panel_cols = [c for c in data["panel_column"].cat.categories if c in present]
     width = max(3.4, 0.42 * len(col_values) + 1.0)
     height = max(2.8, 0.3 * len(row_values) + 1.0)
     figure, axes = _panels(
@@ -238,6 +242,7 @@ def heatmap_figure(runs: pd.DataFrame, layout: HeatmapLayout) -> Figure:
         for c, panel_col in enumerate(panel_cols):
             ax = axes[r, c]
             cells = data[(data["panel_row"] == panel_row) & (data["panel_column"] == panel_col)]
+            cells = cells.astype({"row": object, "column": object})
             solved = cells.pivot(index="row", columns="column", values="solved").reindex(
                 row_values, columns=col_values
             )

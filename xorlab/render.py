@@ -25,6 +25,7 @@ from xorlab.figures import (
     CurvesOf,
     decision_boundaries_figure,
     drawn,
+    heatmap_data,
     heatmap_figure,
     heatmap_layout,
     importance_figure,
@@ -82,7 +83,7 @@ def figure_set(
     heatmap_settings = [k for k in swept if k in categorical or k == "activation"]
     layout = heatmap_layout(runs, heatmap_settings, importance)
     if layout is not None:
-        figures["solve_rate_heatmap.png"] = partial(heatmap_figure, runs, layout)
+        figures["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout)
     figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
     figures["seeds.png"] = partial(_seeds_figure, runs)
     if continuous:
@@ -96,6 +97,10 @@ def figure_set(
 
 def _parallel_coordinates(runs: pd.DataFrame, settings: list[str], log_scaled: Sequence[str]):
     return parallel_coordinates_figure(*parallel_coordinates_data(runs, settings, log_scaled))
+
+
+def _heatmap_figure(runs: pd.DataFrame, layout) -> Figure:
+    return heatmap_figure(heatmap_data(runs, layout), layout)
 
 
 def _seeds_figure(runs: pd.DataFrame) -> Figure:
