@@ -13,6 +13,7 @@ from xorlab.diagnosis import OUTCOMES
 from xorlab.result import DIAGNOSIS, METRICS
 from xorlab.stats import wilson_interval
 
+MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
 RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS, *DIAGNOSIS)
 OUTCOME_COLUMNS = tuple(f"outcome_{name}" for name in OUTCOMES)
 SUMMARY_METRICS = (

@@ -21,7 +21,6 @@ from xorlab.config import SETTING_NAMES, format_value
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
-MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
 DPI = 100
 PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
 XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))

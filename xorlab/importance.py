@@ -22,11 +22,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from xorlab.analysis import MAX_CATEGORIES
 from xorlab.config import SETTINGS, format_value
 from xorlab.stats import chi2_sf, wilson_interval
 
-BINS = 5  # quantile bins of a setting with more distinct values than MAX_LEVELS
-MAX_LEVELS = 16
+BINS = 5  # quantile bins of a numeric setting with more than MAX_CATEGORIES values
 TOP_PAIRS = 3  # interactions kept: the strongest
 ALPHA = 0.05  # below this p-value an effect is reported as real
 EFFECT_COLUMNS = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
@@ -46,15 +46,16 @@ def swept_settings(runs: pd.DataFrame, swept: Sequence[str] = ()) -> list[str]:
     """The settings that vary between the runs (those of `swept` first, if given), in the
     settings registry's order."""
     varying = [s for s in SETTINGS if s in runs and runs[s].nunique(dropna=False) > 1]
-    return [s for s in varying if s in swept] or varying if swept else varying
+    chosen = [s for s in varying if s in swept]
+    return chosen or varying
 
 
 def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, list[str]]:
     """Each run's level of a setting as text, and the levels in order: its values ('-' where
-    it does not apply), or BINS quantile bins of a numeric setting with more than MAX_LEVELS
+    it does not apply), or BINS quantile bins of a numeric setting with more than MAX_CATEGORIES
     values, or more than BINS if `binned` (a setting a random search sampled)."""
     present = values.dropna()
-    many = present.nunique() > (BINS if binned else MAX_LEVELS)
+    many = present.nunique() > (BINS if binned else MAX_CATEGORIES)
     if pd.api.types.is_numeric_dtype(present) and many:
         bins = pd.qcut(present.astype(float), BINS, duplicates="drop")
         labels = bins.cat.categories
@@ -113,7 +114,7 @@ def effects(
     "no effect", `real` is p < ALPHA. Empty when every run ended alike. On a grid the shares
     add up to 1; over a random search's bins (cells of unequal runs) they need not, and the
     rest is then 0."""
-    frame, orders = _finished_levels(runs, settings, binned)
+    frame, _ = _finished_levels(runs, settings, binned)
     y = frame["_solved"]
     n = len(frame)
     mean = y.mean() if n else np.nan

@@ -15,12 +15,11 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from xorlab.analysis import configuration_label, decision_surfaces
+from xorlab.analysis import MAX_CATEGORIES, configuration_label, decision_surfaces
 from xorlab.config import SETTING_NAMES
 from xorlab.errors import ResultsError
 from xorlab.figures import (
     DPI,
-    MAX_CATEGORIES,
     PNG,
     CurvesOf,
     decision_boundaries_figure,

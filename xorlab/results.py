@@ -34,6 +34,12 @@ IDENTITY = ("run_id", "seed", "status", "solved", "final_loss")  # an xorlab run
 FLOAT_METRICS = ("final_loss", "final_accuracy", "train_seconds", "grad_norm", "loss_change")
 
 
+def _reason(error: BaseException, default: str) -> str:
+    """The first line of an error's message, for a one-line report."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else default
+
+
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
     try:
         return pd.read_csv(
@@ -46,7 +52,7 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+        reason = _reason(error, "empty")
         raise ResultsError(
             f"{path}: not an xorlab {what} (not readable as CSV: {reason})"
         ) from None
@@ -133,7 +139,7 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
     except FileNotFoundError:
         raise ResultsError(f"{parquet}: no such file") from None
     except (OSError, pa.ArrowException) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = _reason(error, type(error).__name__)
         raise ResultsError(f"{parquet}: not an xorlab curves table ({reason})") from None
     return table.to_pandas()
 
@@ -151,7 +157,7 @@ def check_curves(folder: Path, required: bool = False) -> None:
         try:
             names = pq.read_schema(part).names
         except (OSError, pa.ArrowException) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+            reason = _reason(error, "unreadable")
             raise ResultsError(f"{part}: not an xorlab curves table ({reason})") from None
         missing = [c for c in CURVE_SCHEMA.names if c not in names]
         if missing:

@@ -146,15 +146,21 @@ _SHARD_NAME = re.compile(r"(\d{6,})-(\d+)\.parquet")
 _PARQUET = {"compression": "zstd", "write_page_checksum": True}
 
 
-def shard_runs(path: Path) -> int | None:
-    """The number of runs a shard holds, from its name (`<sequence>-<runs>.parquet`)."""
+def _shard_name(path: Path) -> tuple[int, int] | None:
+    """(sequence, runs) from a shard's name, `<sequence>-<runs>.parquet`; None if not one."""
     match = _SHARD_NAME.fullmatch(path.name)
-    return int(match[2]) if match else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def shard_runs(path: Path) -> int | None:
+    """The number of runs a shard holds, from its name."""
+    parsed = _shard_name(path)
+    return parsed[1] if parsed else None
 
 
 def _shard_sequence(path: Path) -> int:
-    match = _SHARD_NAME.fullmatch(path.name)
-    return int(match[1]) if match else -1
+    parsed = _shard_name(path)
+    return parsed[0] if parsed else -1
 
 
 def _curves_table(run_ids: Sequence[str], curves: Sequence[tuple[Any, Any, Any]]) -> pa.Table:
@@ -223,7 +229,7 @@ class RunStore:
     def shard_files(self) -> list[Path]:
         """The shards, oldest first."""
         return sorted(
-            (p for p in self.shards.glob("*.parquet") if _SHARD_NAME.fullmatch(p.name)),
+            (p for p in self.shards.glob("*.parquet") if _shard_name(p)),
             key=_shard_sequence,
         )
 

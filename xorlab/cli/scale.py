@@ -33,10 +33,9 @@ def folder_size(folder: Path) -> int:
 def stored_runs(folder: Path) -> int:
     """Runs stored so far, from the shard names (each names its run count), without opening
     them; a folder of an older release counts its journal's lines."""
-    count = 0
-    for shard in (folder / "shards").glob("*.parquet"):
-        runs = shard.stem.rpartition("-")[2]
-        count += int(runs) if runs.isdigit() else 0
+    from xorlab.store import SHARDS, shard_runs
+
+    count = sum(shard_runs(shard) or 0 for shard in (folder / SHARDS).glob("*.parquet"))
     journal = folder / "journal.jsonl"
     if journal.exists():
         with journal.open("rb") as handle:
