@@ -491,6 +491,8 @@ epochs = 100000
 """
 
 
+LOST_CTRL_C_SECONDS = 20  # a Ctrl-C that was taken ends the sweep in a second or two
+
 STARTING = ("/xorlab/__init__.py", "/xorlab/sweep.py")  # before its Ctrl-C handler is set
 
 
@@ -547,7 +549,16 @@ def test_ctrl_c_at_any_moment_is_exit_130_without_a_traceback(
     for delay in delays:
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    try:
+        _, err = process.communicate(timeout=LOST_CTRL_C_SECONDS)
+    except subprocess.TimeoutExpired:
+        # Still training: the Ctrl-C was lost, which happens in two windows we cannot close
+        # (see the README): while CPython starts (it drops a KeyboardInterrupt raised in an
+        # import lock's callback) and while the workers are spawned (the sweep process ignores
+        # SIGINT for a few tens of milliseconds so that they inherit it). A user presses again;
+        # so does this test, once.
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
     ours = [f for f in re.findall(r'File "([^"]+)"', err) if "/xorlab/" in f]
     if process.returncode != 130 and all(f.endswith(STARTING) for f in ours):
         return  # Python was still starting: before the first line of `python -m xorlab.sweep`

@@ -59,8 +59,10 @@ def _spawned_workers_ignore_ctrl_c() -> Iterator[None]:
     """Workers started in this block ignore Ctrl-C from their first instruction (an ignored
     signal stays ignored across exec): a terminal sends it to the whole process group, and a
     worker still importing would print a traceback. The sweep process stops them itself.
-    The block only spawns and dispatches (tens of milliseconds); a Ctrl-C pressed in it is
-    ignored (a blocked one would not be: spawning resets this thread's signal mask)."""
+    The block only spawns and dispatches (tens of milliseconds); a Ctrl-C pressed in it is lost,
+    and must be pressed again. Blocking SIGINT here as well does not keep it: the kernel hands
+    it to a thread that does not block it (OpenBLAS's and jemalloc's native threads), where it
+    is ignored; and a blocked one would not stay blocked in the workers across their spawn."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
