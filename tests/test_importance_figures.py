@@ -346,12 +346,16 @@ def _dies():
 def test_a_forked_helper_draws_the_same_figures(tmp_path: Path) -> None:
     from functools import partial
 
-    from xorlab.render import write_figures
+    from xorlab.render import FigureHelper, write_figures
 
     makers = {f"{c}.png": partial(_square, c) for c in ("red", "green", "blue", "black")}
     called = []
     serial = write_figures(tmp_path / "serial", makers)
-    forked = write_figures(tmp_path / "forked", makers, lambda: called.append(1), fork=True)
+    names = list(makers)
+    helper = FigureHelper.start(tmp_path / "forked", {n: makers[n] for n in names[1::2]})
+    assert helper is not None
+    mine = {n: makers[n] for n in names[::2]}
+    forked = write_figures(tmp_path / "forked", mine, lambda: called.append(1)) + helper.written()
     assert called == [1]
     assert sorted(p.name for p in forked) == sorted(p.name for p in serial) == sorted(makers)
     for path in serial:
@@ -364,12 +368,44 @@ def test_a_figure_that_fails_in_the_helper_is_reported_not_fatal(
 ) -> None:
     from functools import partial
 
-    from xorlab.render import write_figures
+    from xorlab.render import FigureHelper, write_figures
 
-    makers = {"a.png": partial(_square, "red"), "b.png": bad, "c.png": partial(_square, "blue")}
-    written = write_figures(tmp_path, makers, fork=True)  # the helper draws b.png
+    makers = {"a.png": partial(_square, "red"), "c.png": partial(_square, "blue")}
+    helper = FigureHelper.start(tmp_path, {"b.png": bad})
+    written = write_figures(tmp_path, makers) + helper.written()
     assert sorted(p.name for p in written) == ["a.png", "c.png"]
     assert "could not draw b.png" in caplog.text and message in caplog.text
+
+
+def test_the_report_shows_the_figures_the_helper_drew_and_no_other(tmp_path: Path) -> None:
+    """The report is written while the helper draws; if one of its figures fails, the page
+    is written again without it."""
+    import shutil
+
+    import xorlab
+    from xorlab.render import HELPER_FIGURES, REPORT, render
+
+    spec = {"sweep": {"name": "h", "seeds": 3}, "params": {"hidden": [2, 4], "lr": [0.5, 2.0]}}
+    results = xorlab.run(spec | {"train": {"epochs": 300}}, out=tmp_path)
+    folder = results.folder
+    page = (folder / REPORT).read_text()
+    assert all(f"figures/{name}" in page for name in ("loss_curves.png", "seeds.png"))
+    shutil.rmtree(folder / "curves.parquet")  # the loss curves cannot be drawn now
+    runs, summary = results.runs, results.summary
+    written = render(folder, runs, summary, results.curves_of, results.spec, fork=True)
+    names = {p.name for p in written}
+    assert "loss_curves.png" in HELPER_FIGURES and "loss_curves.png" not in names
+    assert {"decision_boundaries.png", "seeds.png", "solve_rate_heatmap.png"} <= names
+    page = (folder / REPORT).read_text()
+    assert "figures/loss_curves.png" not in page and "figures/decision_boundaries.png" in page
+    assert not (folder / "figures" / "loss_curves.png").exists()
+
+
+def test_log_axes_are_labelled_in_plain_text() -> None:
+    from xorlab.figures import decade_label
+
+    assert [decade_label(v) for v in (1e-4, 1.0, 10.0, 1e12)] == ["10⁻⁴", "10⁰", "10¹", "10¹²"]
+    assert [decade_label(v) for v in (0.5, 2e-5, 0.0, -1.0)] == ["0.5", "2e-05", "0", "-1"]
 
 
 def test_a_configuration_is_found_beside_empty_integer_cells() -> None:

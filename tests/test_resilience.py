@@ -255,6 +255,35 @@ def test_a_raising_run_is_failed_a_diverging_run_is_diverged_the_rest_ok(tmp_pat
     assert again.returncode == 1
 
 
+@pytest.mark.parametrize("bad", ["boom", "boomlines"])
+def test_runs_csv_formatted_a_chunk_at_a_time_is_the_whole_tables_text(
+    bad: str, tmp_path: Path
+) -> None:
+    """A new sweep formats runs.csv's lines as each chunk is stored; a resumed one formats the
+    whole table at the end: the files are the same, byte for byte, with failed runs (an error
+    of two lines cannot be written a line at a time), diverged runs (nan, inf), empty cells of
+    settings that do not apply, and several chunks from two workers."""
+    spec = tmp_path / "mixed.toml"
+    spec.write_text(
+        "[sweep]\nname = 'mixed'\nseeds = 3\n"
+        f"[params]\nactivation = ['relu', '{bad}']\nlr = [1.0, 1e200]\n"
+        "optimizer = ['gd', 'momentum']\ninit_scale = [0.01, 10.0]\n"
+        "[train]\nepochs = 60\nhidden = 3\n[run]\nimports = ['xorlab_test_plugins']\n"
+    )
+    args = ("xorlab.sweep", str(spec), "--out", str(tmp_path), "--n-jobs", "2", "--no-figures")
+    assert run_cli(*args).returncode == 0
+    runs_csv = tmp_path / "mixed" / "runs.csv"
+    chunked = runs_csv.read_bytes()
+    runs_csv.unlink()
+    again = run_cli(*args)
+    assert again.returncode == 0 and "48 reused, 0 trained" in again.stdout
+    assert runs_csv.read_bytes() == chunked
+    runs = pd.read_csv(runs_csv)
+    assert set(runs["status"]) == {"ok", "diverged", "failed"}
+    assert runs["momentum"].isna().any() and runs["momentum"].notna().any()
+    assert runs["error"].dropna().str.contains("boom").all()
+
+
 def test_a_run_that_kills_its_worker_every_time_is_failed_and_the_sweep_completes(
     tmp_path: Path,
 ) -> None:

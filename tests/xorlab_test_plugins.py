@@ -1,8 +1,9 @@
 """Activations that misbehave on purpose, registered through a spec's `[run] imports`.
 
 Each acts like tanh until some pre-activation exceeds 5 in magnitude (e.g. init_scale = 10):
-then `boom` raises, `kill` kills its worker process, and `killonce` kills its worker only the
-first time (a marker file in $XORLAB_TEST_MARKERS remembers it).
+then `boom` raises (`boomlines` with a message of two lines), `kill` kills its worker process,
+and `killonce` kills its worker only the first time (a marker file in $XORLAB_TEST_MARKERS
+remembers it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def _raise() -> None:
     raise ValueError("boom: pre-activation too large")
 
 
+def _raise_lines() -> None:
+    raise ValueError('boom, over\ntwo lines, with "quotes"')
+
+
 def _kill() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -43,5 +48,6 @@ def _kill_once() -> None:
 
 
 ACTIVATIONS["boom"] = _misbehaves_when_large(_raise)
+ACTIVATIONS["boomlines"] = _misbehaves_when_large(_raise_lines)
 ACTIVATIONS["kill"] = _misbehaves_when_large(_kill)
 ACTIVATIONS["killonce"] = _misbehaves_when_large(_kill_once)

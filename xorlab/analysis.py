@@ -94,6 +94,18 @@ def runs_csv(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(final_loss=runs["final_loss"].astype(object).where(~lost, "nan"))
 
 
+def csv_lines(runs: pd.DataFrame) -> dict[str, str] | None:
+    """Each run's line of runs.csv (run_id -> line, with its line break), as
+    `runs_csv(runs).to_csv(index=False)` writes it: pandas formats every cell on its own, so
+    lines formatted a chunk at a time are those of the whole table. None where a cell holds a
+    line break (an error message, say): then only the whole table can be written."""
+    text = runs_csv(runs).to_csv(index=False, header=False, lineterminator="\n")
+    lines = text.split("\n")[:-1]
+    if len(lines) != len(runs):
+        return None
+    return dict(zip(runs["run_id"], (line + "\n" for line in lines)))
+
+
 def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -> pd.DataFrame:
     """One row per configuration (all settings but the seed), best first.
 

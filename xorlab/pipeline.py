@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
+import io
 import json
 import platform
 import sys
@@ -38,9 +40,11 @@ from xorlab.store import (
 )
 
 MAX_RUNS = 1_000_000
-# Up to this many runs, a forked helper draws half of the figures. Beyond, the helper's shared
-# pages would count twice in the memory of the sweep's processes, and the figures are a small
-# part of such a sweep anyway.
+# Up to this many runs, a forked helper draws half of the figures, and runs.csv's lines are
+# formatted as each chunk is stored, while the workers train (pandas takes 0.6 s for the cells
+# of 60,000 runs: a third of what the end of such a sweep would cost otherwise). Beyond, the
+# helper's shared pages would count twice in the memory of the sweep's processes, the lines
+# would take 300 bytes a run, and the end is a small part of such a sweep anyway.
 FORK_MAX_RUNS = 200_000
 
 
@@ -205,10 +209,16 @@ def _sweep_in_folder(
         # libraries meanwhile, so writing the outputs starts at once.
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
+        # a sweep of nothing but new runs keeps what it stored: its tables are built from that
+        lines: dict[str, str] | None = {} if len(todo) == len(run_ids) <= FORK_MAX_RUNS else None
+        appended: list | None = [] if lines is not None else None
         try:
             for results in execute(todo):
-                store.append(results)
+                shard = store.append(results)
                 report.runs_trained += len(results)
+                lines = _with_csv_lines(lines, shard)
+                if appended is not None:
+                    appended.append(shard)
                 if on_results:
                     on_results(results)
         except KeyboardInterrupt:
@@ -219,18 +229,28 @@ def _sweep_in_folder(
     del todo
     from xorlab.analysis import runs_table
 
-    runs = runs_table(store.runs(run_ids))  # in the spec's order
-    del run_ids
+    if appended is not None and not _every_run(appended, len(run_ids)):
+        appended = None  # interrupted
+    runs = runs_table(store.runs(run_ids, appended))  # in the spec's order
+    if lines is not None and len(lines) < len(run_ids):  # interrupted
+        lines = None
+    del run_ids, appended
     report.statuses = Counter(runs["status"])
     _write_meta(folder, spec, report, started, options)  # first: the report page shows it
     drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
+    # The objects alive now (the tables above all) outlive the outputs: leave them out of the
+    # garbage collections that drawing triggers (each would walk them all: a tenth of a second
+    # at 60,000 runs, several times over).
+    gc.freeze()
     try:
         fork = len(runs) <= FORK_MAX_RUNS
-        report.summary = write_outputs(folder, spec, runs, drawing, fork)
+        report.summary = write_outputs(folder, spec, runs, drawing, fork, lines)
     except KeyboardInterrupt:  # the runs are all stored: a rerun writes the outputs
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)
         raise
+    finally:
+        gc.unfreeze()
     return report
 
 
@@ -239,22 +259,61 @@ def _nothing(configs: list) -> Iterator[list[RunResult]]:
     return iter(())
 
 
+def _every_run(tables: list, runs: int) -> bool:
+    """Whether shard `tables` of runs of the spec hold all its `runs` runs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not tables:
+        return runs == 0
+    ids = pa.chunked_array([t["run_id"] for t in tables])
+    return pc.count_distinct(ids).as_py() == runs
+
+
+def _with_csv_lines(lines: dict[str, str] | None, shard) -> dict[str, str] | None:
+    """`lines` with the runs.csv lines of a stored chunk's runs (`shard`: its table), or None
+    once a chunk cannot be written a line at a time."""
+    from xorlab.analysis import csv_lines, runs_table
+
+    if lines is None:
+        return None
+    chunk = csv_lines(runs_table(shard.to_pandas(split_blocks=True)))
+    return None if chunk is None else lines | chunk
+
+
 def _import_output_modules() -> None:
     import xorlab.render  # noqa: F401  (pandas, matplotlib)
 
 
-def write_outputs(folder: Path, spec: Spec, runs, figures: bool = True, fork: bool = False):
+def write_outputs(
+    folder: Path,
+    spec: Spec,
+    runs,
+    figures: bool = True,
+    fork: bool = False,
+    lines: dict[str, str] | None = None,
+):
     """(Re)write runs.csv, summary.csv, the figures and report.html from the runs table of the
-    spec's stored runs (in the spec's order); with `fork`, a forked helper draws half of the
-    figures while this process writes the tables and draws the rest."""
+    spec's stored runs (in the spec's order); with `fork`, a forked helper draws some of the
+    figures while this process writes the tables and draws the rest. `lines`: every run's
+    line of runs.csv (see `analysis.csv_lines`), if formatted already."""
     from xorlab.analysis import runs_csv, summary_table
     from xorlab.render import render
     from xorlab.results import curves_reader
 
     summary = summary_table(runs)
 
+    def write_runs(f) -> None:
+        if lines is None:
+            runs_csv(runs).to_csv(f, index=False)
+            return
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        text.write(runs_csv(runs.head(0)).to_csv(index=False, lineterminator="\n"))  # header
+        text.writelines(lines[run_id] for run_id in runs["run_id"])
+        text.detach()  # flushed; the caller closes the file
+
     def tables() -> None:
-        write_with(folder / "runs.csv", lambda f: runs_csv(runs).to_csv(f, index=False))
+        write_with(folder / "runs.csv", write_runs)
         write_with(folder / "summary.csv", lambda f: summary.to_csv(f, index=False))
         (folder / "curves.csv").unlink(missing_ok=True)  # an older release's: curves.parquet
 

@@ -64,27 +64,20 @@ def figure_set(
     swept: Sequence[str],
     sampled: Sequence[str] = (),
     log_scaled: Sequence[str] = (),
-    importance: Sequence[str] = (),
 ) -> dict[str, FigureMaker]:
-    """The standard figures for one sweep: file name -> a function that draws it (so that one
-    failing figure cannot stop the others). `sampled` settings were drawn from distributions."""
+    """The loss-curve, seed and (random search) per-setting figures of one sweep: file name
+    -> a function that draws it (so that one failing figure cannot stop the others).
+    `sampled` settings were drawn from distributions."""
     figures: dict[str, FigureMaker] = {}
-    categorical = [
-        k
-        for k in swept
-        if k not in sampled and k != "activation" and runs[k].nunique() <= MAX_CATEGORIES
-    ]
+    figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
+    figures["seeds.png"] = partial(_seeds_figure, runs)
     continuous = [
         k
         for k in swept
-        if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
+        if k not in _categorical(runs, swept, sampled)
+        and k != "activation"
+        and pd.api.types.is_numeric_dtype(runs[k])
     ]
-    heatmap_settings = [k for k in swept if k in categorical or k == "activation"]
-    layout = heatmap_layout(runs, heatmap_settings, importance)
-    if layout is not None:
-        figures["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout)
-    figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
-    figures["seeds.png"] = partial(_seeds_figure, runs)
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
     if sampled:
@@ -92,6 +85,22 @@ def figure_set(
             _parallel_coordinates, runs, list(swept), log_scaled
         )
     return figures
+
+
+def _categorical(runs: pd.DataFrame, swept: Sequence[str], sampled: Sequence[str]) -> list[str]:
+    """Swept settings other than activation with few values on a grid (heatmap axes)."""
+    return [
+        k
+        for k in swept
+        if k not in sampled and k != "activation" and runs[k].nunique() <= MAX_CATEGORIES
+    ]
+
+
+def _heatmap_settings(
+    runs: pd.DataFrame, swept: Sequence[str], sampled: Sequence[str]
+) -> list[str]:
+    categorical = _categorical(runs, swept, sampled)
+    return [k for k in swept if k in categorical or k == "activation"]
 
 
 def _parallel_coordinates(runs: pd.DataFrame, settings: list[str], log_scaled: Sequence[str]):
@@ -125,46 +134,62 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
 
 
 def write_figures(
-    folder: Path,
-    figures: dict[str, FigureMaker],
-    meanwhile: Callable[[], None] | None = None,
-    fork: bool = False,
+    folder: Path, figures: dict[str, FigureMaker], meanwhile: Callable[[], None] | None = None
 ) -> list[Path]:
-    """Draw and save figures as PNG into `folder`, each atomically; returns the files written.
-    Figures that fail are logged as warnings. `meanwhile` (if given) is called first; with
-    `fork` (where the platform forks), a forked copy of this process draws every other figure
-    meanwhile: it has everything loaded and the tables in memory, so it starts at once (worker
-    processes would first import pandas and matplotlib and get the runs table pickled)."""
+    """Draw and save figures as PNG into `folder`, each atomically, after calling `meanwhile`
+    (if given). Returns the files written; figures that fail are logged as warnings."""
     folder.mkdir(exist_ok=True)
-    tasks = [(folder / name, make) for name, make in figures.items()]
-    helper = _start_helper(tasks[1::2]) if fork and len(tasks) > 1 else None
-    mine = tasks[::2] if helper else tasks
-    try:
-        if meanwhile:
-            meanwhile()
-        outcomes = [_draw_and_save(path, make) for path, make in mine]
-        if helper:
-            outcomes += _helper_outcomes(helper, tasks[1::2])
-    finally:
-        if helper and helper[0].is_alive():  # interrupted: the helper goes too
-            helper[0].terminate()
+    if meanwhile:
+        meanwhile()
+    return _written([_draw_and_save(folder / name, make) for name, make in figures.items()])
+
+
+def _written(outcomes: list[Path | str]) -> list[Path]:
+    """The files of `_draw_and_save`'s outcomes; its problems logged as warnings."""
     for problem in (o for o in outcomes if isinstance(o, str)):
         log.warning(problem)
     return [o for o in outcomes if isinstance(o, Path) and o.exists()]
 
 
-def _start_helper(tasks: list):
-    """A forked process drawing `tasks`, or None where processes cannot be forked."""
-    import multiprocessing
+class FigureHelper:
+    """A forked copy of this process that draws some figures while this one does the rest of
+    the work: it has everything loaded and the tables in memory, so it starts at once (worker
+    processes would first import pandas and matplotlib and get the runs table pickled). Ctrl-C
+    is this process's: the helper ignores it and is stopped with it."""
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_helper_main, args=(tasks, sender), daemon=True)
-    process.start()
-    sender.close()
-    return process, receiver
+    def __init__(self, process, receiver, tasks: list) -> None:
+        self.process, self.receiver, self.tasks = process, receiver, tasks
+
+    @classmethod
+    def start(cls, folder: Path, figures: dict[str, FigureMaker]) -> FigureHelper | None:
+        """A helper drawing `figures` into `folder`; None if there are none, or where
+        processes cannot fork."""
+        import multiprocessing
+
+        if not figures or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        folder.mkdir(exist_ok=True)
+        tasks = [(folder / name, make) for name, make in figures.items()]
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_helper_main, args=(tasks, sender), daemon=True)
+        process.start()
+        sender.close()
+        return cls(process, receiver, tasks)
+
+    def written(self) -> list[Path]:
+        """The files the helper wrote, once it is done; what it could not draw is logged."""
+        try:
+            outcomes = self.receiver.recv()
+        except EOFError:  # the helper died without an answer
+            outcomes = [f"could not draw {p.name}: the drawing process died" for p, _ in self.tasks]
+        self.process.join()
+        return _written(outcomes)
+
+    def stop(self) -> None:
+        if self.process.is_alive():  # interrupted: the helper goes too
+            self.process.terminate()
+        self.process.join()
 
 
 def _helper_main(tasks: list, sender) -> None:
@@ -173,16 +198,6 @@ def _helper_main(tasks: list, sender) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sender.send([_draw_and_save(path, make) for path, make in tasks])
-
-
-def _helper_outcomes(helper, tasks: list) -> list[Path | str]:
-    process, receiver = helper
-    try:
-        outcomes = receiver.recv()
-    except EOFError:  # the helper died without an answer
-        outcomes = [f"could not draw {path.name}: the drawing process died" for path, _ in tasks]
-    process.join()
-    return outcomes
 
 
 def render(
@@ -196,30 +211,73 @@ def render(
     fork: bool = False,
 ) -> list[Path]:
     """(Re)draw figures/ and report.html of a results folder; returns the files written.
-    `meanwhile` and `fork` as in `write_figures` (`meanwhile` is called in any case)."""
+    `meanwhile` (if given) is called in any case, before drawing. With `fork` (where the
+    platform forks), a forked helper draws the `HELPER_FIGURES` from the start, while this
+    process computes the importance tables, calls `meanwhile`, draws the rest and writes the
+    report."""
     figures_folder = folder / "figures"
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
-    written: list[Path] = []
-    swept, sampled = _swept(spec, summary), _sampled(spec)
-    importance = importance_tables(runs, swept, sampled) if len(runs) else None
-    if importance is not None:
-        table, values, _ = importance
-        write_with(folder / IMPORTANCE, lambda f: table.to_csv(f, index=False))
-        write_with(folder / MARGINALS, lambda f: values.to_csv(f, index=False))
-        written += [folder / IMPORTANCE, folder / MARGINALS]
-    if figures and len(runs):
-        makers = figure_makers(runs, summary, curves_of, spec, importance)
-        written += write_figures(figures_folder, makers, meanwhile, fork)
-    elif meanwhile:
-        meanwhile()
+    drawing = figures and len(runs) > 0
+    early = figure_makers(runs, summary, curves_of, spec, early=True) if drawing else {}
+    forked = {k: v for k, v in early.items() if k in HELPER_FIGURES} if fork else {}
+    helper = FigureHelper.start(figures_folder, forked)
+    try:
+        written: list[Path] = []
+        swept, sampled = _swept(spec, summary), _sampled(spec)
+        importance = importance_tables(runs, swept, sampled) if len(runs) else None
+        if importance is not None:
+            table, values, _ = importance
+            write_with(folder / IMPORTANCE, lambda f: table.to_csv(f, index=False))
+            write_with(folder / MARGINALS, lambda f: values.to_csv(f, index=False))
+            written += [folder / IMPORTANCE, folder / MARGINALS]
+        if drawing:
+            mine = figure_makers(runs, summary, curves_of, spec, importance, early=False)
+            mine |= {k: v for k, v in early.items() if not (helper and k in forked)}
+            written += write_figures(figures_folder, mine, meanwhile)
+        elif meanwhile:
+            meanwhile()
+        # the page, while the helper draws: again only if one of its figures failed
+        promised = [figures_folder / name for name in forked] if helper else []
+        page = _page(folder, summary, spec, written + promised, runs, importance)
+        if helper:
+            drawn = helper.written()
+            written += drawn
+            if drawn != promised:
+                page = _page(folder, summary, spec, written, runs, importance)
+    finally:
+        if helper:
+            helper.stop()
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
-    drawn_names = _figure_order(p.name for p in written if p.parent == figures_folder)
-    page = report_html(folder, summary, spec, drawn_names, runs, importance)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
+
+
+# Drawn by the forked helper: the figures that read curves or retrain runs (the slowest),
+# the outcomes and those of a random search; this process computes the importance tables,
+# writes the tables, draws the rest and the report meanwhile (about as long at 60,000 runs).
+HELPER_FIGURES = (
+    "loss_curves.png",
+    "decision_boundaries.png",
+    "outcomes.png",
+    "settings_scatter.png",
+    "parallel_coordinates.png",
+)
+
+
+def _page(
+    folder: Path,
+    summary: pd.DataFrame,
+    spec: dict,
+    written: list[Path],
+    runs: pd.DataFrame,
+    importance: tuple | None,
+) -> str:
+    """report.html's text, showing the figures among `written`."""
+    figures = _figure_order(p.name for p in written if p.parent == folder / "figures")
+    return report_html(folder, summary, spec, figures, runs, importance)
 
 
 def _swept(spec: dict, summary: pd.DataFrame) -> list[str]:
@@ -233,24 +291,34 @@ def figure_makers(
     curves_of: CurvesOf,
     spec: dict,
     importance: tuple | None = None,
+    early: bool | None = None,
 ) -> dict[str, FigureMaker]:
     """Every figure of a results folder: file name -> a function that draws it (`importance`:
-    the tables of `importance_tables`, if computed already)."""
+    the tables of `importance_tables`, if computed already). `early=True`: only those that
+    do not need the importance tables; `early=False`: only those that do."""
+    makers: dict[str, FigureMaker] = {}
     params = spec.get("params", {})
     swept = _swept(spec, summary)
     sampled = _sampled(spec)
-    log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
-    settings = [s for s in varying_settings(summary) if s in swept] or swept
-    if importance is None:
-        importance = importance_tables(runs, swept, sampled)
-    main = importance[0][importance[0]["kind"] == "main"] if len(importance[0]) else None
-    order = (
-        main.sort_values("share", ascending=False)["effect"].tolist() if main is not None else []
-    )
-    makers = figure_set(runs, curves_of, swept, sampled, log_scaled, order)
-    makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
-    makers["importance.png"] = partial(importance_figure, *importance[:2])
-    makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
+    if early is not False:
+        log_scaled = [k for k in sampled if params[k].get("distribution", "").startswith("log")]
+        settings = [s for s in varying_settings(summary) if s in swept] or swept
+        makers |= figure_set(runs, curves_of, swept, sampled, log_scaled)
+        makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
+        makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
+    if early is not True:
+        if importance is None:
+            importance = importance_tables(runs, swept, sampled)
+        main = importance[0][importance[0]["kind"] == "main"] if len(importance[0]) else None
+        order = (
+            main.sort_values("share", ascending=False)["effect"].tolist()
+            if main is not None
+            else []
+        )
+        layout = heatmap_layout(runs, _heatmap_settings(runs, swept, sampled), order)
+        if layout is not None:
+            makers["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout)
+        makers["importance.png"] = partial(importance_figure, *importance[:2])
     return makers
 
 

@@ -331,23 +331,32 @@ class RunStore:
         write_with(self.shards / name, lambda f: pq.write_table(runs, f, **_PARQUET))
         return self.shards / name
 
-    def append(self, results: Sequence[RunResult]) -> None:
-        """Store one chunk of finished runs (curves first, then the shard that commits them)."""
+    def append(self, results: Sequence[RunResult]) -> pa.Table:
+        """Store one chunk of finished runs (curves first, then the shard that commits them);
+        returns the shard's table (the runs' columns)."""
+        runs, curves = _results_tables(results)
         if results:
-            self._write(self.next_sequence, *_results_tables(results))
+            self._write(self.next_sequence, runs, curves)
             self.next_sequence += 1
+        return runs
 
     def stored_since(self, sequence: int) -> int:
         """Runs in the shards numbered `sequence` and later (from their names)."""
         return sum(shard_runs(p) or 0 for p in self.shard_files() if _shard_sequence(p) >= sequence)
 
-    def runs(self, run_ids: Sequence[str]):
+    def runs(self, run_ids: Sequence[str], appended: Sequence[pa.Table] | None = None):
         """The stored runs among `run_ids`, in that order, as a DataFrame of the shards'
-        columns (the curves are not read; a run stored twice counts as its later record)."""
+        columns (the curves are not read; a run stored twice counts as its later record).
+        `appended`: the tables `append` returned, in order, when they hold every run of
+        `run_ids`; then the shards are not read again."""
         import pyarrow.compute as pc
 
         try:
-            tables = [pq.read_table(p, schema=RUN_SCHEMA) for p in self.shard_files()]
+            tables = (
+                list(appended)
+                if appended is not None
+                else [pq.read_table(p, schema=RUN_SCHEMA) for p in self.shard_files()]
+            )
         except (OSError, pa.ArrowException) as error:  # changed since `open` checked it
             raise ResultsError(f"{self.shards}: a shard became unreadable: {error}") from None
         table = pa.concat_tables(tables) if tables else RUN_SCHEMA.empty_table()

@@ -7,6 +7,7 @@ they import anything, this one takes over). Imports nothing else on purpose.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import signal
 import sys
@@ -23,4 +24,9 @@ def launch(command: str) -> NoReturn:
     """Run xorlab.cli.<command>'s main and exit with its status."""
     signal.signal(signal.SIGINT, exit_interrupted)
     main = importlib.import_module(f"xorlab.cli.{command}").main
-    sys.exit(main())
+    status = main()
+    # Exit without the interpreter's last garbage collections over every object still alive
+    # (the tables, pandas, matplotlib: a quarter of a second after a large sweep); objects
+    # are still freed, threads joined and files flushed as usual.
+    gc.freeze()
+    sys.exit(status)
