@@ -353,13 +353,11 @@ def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """Each configuration's worst run (highest final loss, unsolved first) for a replay, in
     the summary's order."""
     settings = list(SETTING_NAMES)
-    ranked = runs.assign(_rank=runs["final_loss"].fillna(float("inf")) + ~runs["solved"] * 1e300)
-    worst = (
-        ranked.sort_values("_rank", kind="stable")
-        .groupby(settings, dropna=False, sort=False)
-        .tail(1)
-    )
-    return summary[settings].merge(worst[[*settings, "run_id"]], on=settings)["run_id"].tolist()
+    # the runs of those configurations only (a merge keeps the runs' order: ties stay in it)
+    these = runs.merge(summary[settings].assign(_order=range(len(summary))), on=settings)
+    ranked = these.assign(_rank=these["final_loss"].fillna(float("inf")) + ~these["solved"] * 1e300)
+    worst = ranked.sort_values("_rank", kind="stable").groupby("_order").tail(1)
+    return worst.sort_values("_order")["run_id"].tolist()
 
 
 def _decision_figure(runs: pd.DataFrame, summary: pd.DataFrame, settings: list[str]):

@@ -102,11 +102,12 @@ def failure_sentences(runs: pd.DataFrame, summary: pd.DataFrame, limit: int = 6)
     counts = summary[[f"outcome_{name}" for name in FAILURES]]
     failing = summary.assign(_failures=counts.sum(axis=1))
     failing = failing[failing["_failures"] > 0].sort_values("_failures", ascending=False)
+    failed = runs[runs["outcome"].isin(FAILURES)]  # fewer runs to match a row's settings to
     sentences = []
     for _, row in failing.head(limit).iterrows():
         outcome = counts.loc[row.name].idxmax().removeprefix("outcome_")
         what, helps = OUTCOME_WORDS[outcome]
-        these = runs[same_configuration(runs, row) & (runs["outcome"] == outcome)]
+        these = failed[same_configuration(failed, row) & (failed["outcome"] == outcome)]
         label = configuration_label(row, settings) or "every run"
         detail = f" after {int(row['epochs'])} epochs"
         if outcome == "plateau" and (these["loss_change"] < 0).mean() > 0.5:

@@ -128,4 +128,18 @@ def session(options: RunOptions) -> Iterator[Execute]:
     def execute(configs: list[RunConfig]) -> Iterator[list[RunResult]]:
         yield from run_loky(make_chunks(configs, workers), workers, options.imports)
 
-    yield execute
+    try:
+        yield execute
+    finally:
+        if workers > 1:
+            _stop_workers()
+
+
+def _stop_workers() -> None:
+    """Stop the worker processes once the training is done, without waiting for them: joblib
+    keeps them for its next call, so they would otherwise live (and hold their memory) while
+    the outputs are written, and the command's exit would wait for their interpreters to tear
+    down (a tenth of a second). The next sweep in this process starts new ones."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
