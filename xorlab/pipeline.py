@@ -229,23 +229,23 @@ def _sweep_in_folder(
     del todo
     from xorlab.analysis import runs_table
 
-    if appended is not None and not _every_run(appended, len(run_ids)):
-        appended = None  # interrupted
-    runs = runs_table(store.runs(run_ids, appended))  # in the spec's order
-    if lines is not None and len(lines) < len(run_ids):  # interrupted
-        lines = None
-    del run_ids, appended
-    report.statuses = Counter(runs["status"])
-    _write_meta(folder, spec, report, started, options)  # first: the report page shows it
-    drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
-    # The objects alive now (the tables above all) outlive the outputs: leave them out of the
-    # garbage collections that drawing triggers (each would walk them all: a tenth of a second
-    # at 60,000 runs, several times over).
-    gc.freeze()
-    try:
+    try:  # a Ctrl-C from here on: every run is stored, a rerun writes the outputs
+        if appended is not None and not _every_run(appended, len(run_ids)):
+            appended = None  # interrupted
+        runs = runs_table(store.runs(run_ids, appended))  # in the spec's order
+        if lines is not None and len(lines) < len(run_ids):  # interrupted
+            lines = None
+        del run_ids, appended
+        report.statuses = Counter(runs["status"])
+        _write_meta(folder, spec, report, started, options)  # first: the report page shows it
+        drawing = figures and not report.interrupted  # interrupted: stop fast, tables only
+        # The objects alive now (the tables above all) outlive the outputs: leave them out of
+        # the garbage collections that drawing triggers (each would walk them all: a tenth of
+        # a second at 60,000 runs, several times over).
+        gc.freeze()
         fork = len(runs) <= FORK_MAX_RUNS
         report.summary = write_outputs(folder, spec, runs, drawing, fork, lines)
-    except KeyboardInterrupt:  # the runs are all stored: a rerun writes the outputs
+    except KeyboardInterrupt:
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)
         raise

@@ -142,4 +142,4 @@ def _stop_workers() -> None:
     down (a tenth of a second). The next sweep in this process starts new ones."""
     from joblib.externals.loky import get_reusable_executor
 
-    get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
+    get_reusable_executor(reuse=True).shutdown(wait=True, kill_workers=True)
