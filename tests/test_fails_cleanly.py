@@ -538,6 +538,29 @@ def test_workers_exit_soon_after_the_sweep_is_killed(tmp_path: Path) -> None:
     assert not any(map(_alive, workers)), "loky workers outlived the sweep process"
 
 
+def test_a_sweep_leaves_no_worker_process_behind(tmp_path: Path) -> None:
+    """The workers are stopped when the training is done: they do not hold their memory while
+    the outputs are written, nor after the sweep in a notebook's process; the next sweep in
+    the same process starts new ones."""
+    import xorlab
+
+    def workers() -> list[int]:
+        found = []
+        for child in _children(os.getpid()):
+            with contextlib.suppress(FileNotFoundError):
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"popen_loky_posix" in command and _alive(child):
+                    found.append(child)
+        return found
+
+    spec = {"sweep": {"name": "w", "seeds": 8}, "params": {"hidden": [2, 4]}}
+    for name in ("first", "second"):
+        spec["sweep"]["name"] = name
+        results = xorlab.run(spec, out=tmp_path, n_jobs=2, figures=False)
+        assert results.meta["runs_trained"] == 16
+        assert workers() == []
+
+
 @pytest.mark.parametrize("delays", [(0.05,), (0.15,), (0.6,), (2.0,), (2.0, 0.3), (2.0, 0.02)])
 def test_ctrl_c_at_any_moment_is_exit_130_without_a_traceback(
     delays: tuple[float, ...], tmp_path: Path

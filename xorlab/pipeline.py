@@ -40,12 +40,13 @@ from xorlab.store import (
 )
 
 MAX_RUNS = 1_000_000
-# Up to this many runs, a forked helper draws half of the figures, and runs.csv's lines are
-# formatted as each chunk is stored, while the workers train (pandas takes 0.6 s for the cells
-# of 60,000 runs: a third of what the end of such a sweep would cost otherwise). Beyond, the
-# helper's shared pages would count twice in the memory of the sweep's processes, the lines
-# would take 300 bytes a run, and the end is a small part of such a sweep anyway.
-FORK_MAX_RUNS = 200_000
+# Up to this many runs, the end of a sweep is quick: runs.csv's lines are formatted and the
+# chunks' tables kept as each chunk is stored, while the workers train (pandas takes 0.6 s for
+# the cells of 60,000 runs), and a forked helper draws the slowest figures while the sweep
+# process does the rest. Beyond, the lines would take 300 bytes a run, the helper's shared
+# pages would count twice in the memory of the sweep's processes, and the end is a small part
+# of such a sweep anyway.
+FAST_END_MAX_RUNS = 200_000
 
 
 @dataclass
@@ -210,7 +211,9 @@ def _sweep_in_folder(
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         # a sweep of nothing but new runs keeps what it stored: its tables are built from that
-        lines: dict[str, str] | None = {} if len(todo) == len(run_ids) <= FORK_MAX_RUNS else None
+        lines: dict[str, str] | None = (
+            {} if len(todo) == len(run_ids) <= FAST_END_MAX_RUNS else None
+        )
         appended: list | None = [] if lines is not None else None
         try:
             for results in execute(todo):
@@ -243,7 +246,7 @@ def _sweep_in_folder(
         # the garbage collections that drawing triggers (each would walk them all: a tenth of
         # a second at 60,000 runs, several times over).
         gc.freeze()
-        fork = len(runs) <= FORK_MAX_RUNS
+        fork = len(runs) <= FAST_END_MAX_RUNS
         report.summary = write_outputs(folder, spec, runs, drawing, fork, lines)
     except KeyboardInterrupt:
         report.interrupted = True
