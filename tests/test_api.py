@@ -78,3 +78,26 @@ def test_importing_xorlab_loads_no_numerics() -> None:
     code = "import sys, xorlab; print('numpy' in sys.modules or 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "False"
+
+
+def test_the_curves_of_some_runs_are_those_of_the_whole_table(tmp_path: Path) -> None:
+    """curves_of reads only the files whose shard names one of the runs; a file whose shard
+    is gone is read anyway."""
+    spec = {"sweep": {"name": "c", "seeds": 4}, "params": {"hidden": [2, 3, 4, 8]}}
+    results = xorlab.run(spec | {"train": {"epochs": 120}}, out=tmp_path, n_jobs=2)
+    folder = results.folder
+    every = pd.read_parquet(folder / "curves.parquet")
+    files = sorted((folder / "curves.parquet").glob("*.parquet"))
+    assert len(files) >= 4  # the runs are spread over several files
+    some = results.runs["run_id"].iloc[[0, 7, len(results.runs) - 1]].tolist()
+
+    def same(run_ids: list[str]) -> None:
+        got = results.curves_of(run_ids).sort_values(["run_id", "epoch"], ignore_index=True)
+        want = every[every["run_id"].isin(run_ids)]
+        assert got.equals(want.sort_values(["run_id", "epoch"], ignore_index=True))
+        assert set(got["run_id"]) == set(run_ids)
+
+    same(some)
+    for shard in (folder / "shards").glob("*.parquet"):
+        shard.unlink()
+    same(some)

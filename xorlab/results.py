@@ -24,7 +24,7 @@ from xorlab.analysis import blank_inapplicable, summary_table
 from xorlab.config import SETTINGS
 from xorlab.errors import ResultsError
 from xorlab.result import DIAGNOSIS, STATUSES
-from xorlab.store import CURVE_SCHEMA, CURVES
+from xorlab.store import CURVE_SCHEMA, CURVES, SHARDS
 
 RUNS = "runs.csv"
 OLD_CURVES = "curves.csv"  # written by 0.1 and 0.2
@@ -131,7 +131,7 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
         if filters and parquet.is_dir():  # file by file: memory of one file, not of all
             parts = [
                 pq.read_table(part, schema=CURVE_SCHEMA, filters=filters)
-                for part in sorted(parquet.glob("*.parquet"))
+                for part in _curve_files_of(folder, run_ids)
             ]
             table = pa.concat_tables(parts) if parts else CURVE_SCHEMA.empty_table()
         else:
@@ -142,6 +142,26 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
         reason = _reason(error, type(error).__name__)
         raise ResultsError(f"{parquet}: not an xorlab curves table ({reason})") from None
     return table.to_pandas()
+
+
+def _curve_files_of(folder: Path, run_ids: Collection[str]) -> list[Path]:
+    """The files of curves.parquet that may hold the curves of `run_ids`. Each has a shard of
+    the same name, of the same runs, whose run ids are a small column to read (the curves are
+    not sorted by run: a filter decodes a whole file). A file without a readable shard (its
+    chunk cut short, or the shard damaged since) is read anyway."""
+    import pyarrow.compute as pc
+
+    wanted = pa.array(list(run_ids), pa.string())
+    files = []
+    for part in sorted((folder / CURVES).glob("*.parquet")):
+        try:
+            stored = pq.read_table(folder / SHARDS / part.name, columns=["run_id"])["run_id"]
+        except (OSError, pa.ArrowException, KeyError):
+            files.append(part)
+            continue
+        if pc.any(pc.is_in(stored, value_set=wanted)).as_py():
+            files.append(part)
+    return files
 
 
 def check_curves(folder: Path, required: bool = False) -> None:
