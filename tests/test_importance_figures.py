@@ -69,6 +69,34 @@ def test_effects_are_the_functional_anova_of_a_balanced_grid() -> None:
         assert table.loc[setting, "df"] == df
 
 
+def test_effects_weigh_configurations_by_their_finished_runs() -> None:
+    """Failed runs are left out, so configurations can have unequal runs: every mean and
+    variance is then over the runs (a configuration weighs its finished runs), by hand here
+    per run, with numpy."""
+    rates = {(h, lr): min(1.0, 0.15 * h + lr) for h in (2, 4, 8) for lr in (0.05, 0.3)}
+    runs = grid_runs(rates, seeds=30, seed=7)
+    failed = (runs["hidden"] == 8) & (runs["seed"] < 20) | (runs["lr"] == 0.05) & (runs["seed"] < 9)
+    runs.loc[failed, "status"] = "failed"
+    table = effects(runs, ["hidden", "lr"]).set_index("effect")
+    done = runs[runs["status"] != "failed"]
+    y = done["solved"].to_numpy(float)
+    grand = y.mean()
+
+    def rate(keys: list[str]) -> np.ndarray:  # each run's solve rate over its keys' levels
+        return done.groupby(keys)["solved"].transform("mean").to_numpy(float)
+
+    hidden, lr = rate(["hidden"]) - grand, rate(["lr"]) - grand
+    both = rate(["hidden", "lr"]) - grand
+    total = (both**2).mean()
+    assert table.loc["hidden", "share"] == pytest.approx((hidden**2).mean() / total)
+    assert table.loc["lr", "share"] == pytest.approx((lr**2).mean() / total)
+    interaction = ((both - hidden - lr) ** 2).mean() / total
+    assert table.loc["hidden x lr", "share"] == pytest.approx(interaction)
+    assert table.loc["hidden", "chi2"] == pytest.approx(
+        len(y) * (hidden**2).mean() / (grand * (1 - grand))
+    )
+
+
 def test_marginal_solve_rates_and_their_intervals() -> None:
     runs = grid_runs({(h, lr): 0.5 for h in (2, 4) for lr in (0.1, 1.0, 3.0)}, seeds=7)
     runs.loc[3, "status"] = "failed"  # failed runs are left out

@@ -70,14 +70,22 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
     return out, text + (["-"] if values.isna().any() else [])
 
 
-def _finished_levels(runs: pd.DataFrame, settings: Sequence[str], binned: Sequence[str] = ()):
+def _cells(runs: pd.DataFrame, settings: Sequence[str], binned: Sequence[str] = ()):
+    """The finished runs collapsed to one row per combination of the settings' levels (text,
+    see `level_labels`), with its `runs` and how many `solved`; and each setting's levels in
+    order. Everything below is computed from these few rows, weighted by their runs."""
     finished = runs[runs["status"] != "failed"]
     labels, orders = {}, {}
     for setting in settings:
         labels[setting], orders[setting] = level_labels(finished[setting], setting in binned)
     frame = pd.DataFrame(labels, index=finished.index)
-    frame["_solved"] = finished["solved"].astype(float)
-    return frame, orders
+    frame["solved"] = finished["solved"].astype(int)
+    if not settings:
+        return frame.assign(runs=1), orders
+    cells = frame.groupby(list(settings), sort=False).agg(
+        runs=("solved", "size"), solved=("solved", "sum")
+    )
+    return cells.reset_index(), orders
 
 
 def marginals(
@@ -86,10 +94,10 @@ def marginals(
     """For every setting and value: the finished runs, how many solved, and the solve rate
     with its 95% Wilson interval, marginalised over every other setting. Columns:
     MARGINAL_COLUMNS (`position` orders a setting's values)."""
-    frame, orders = _finished_levels(runs, settings, binned)
+    cells, orders = _cells(runs, settings, binned)
     rows = []
     for setting in settings:
-        counts = frame.groupby(setting)["_solved"].agg(["size", "sum"])
+        counts = cells.groupby(setting)[["runs", "solved"]].sum()
         for position, value in enumerate(orders[setting]):
             if value in counts.index:
                 n, k = counts.loc[value]
@@ -114,30 +122,39 @@ def effects(
     "no effect", `real` is p < ALPHA. Empty when every run ended alike. On a grid the shares
     add up to 1; over a random search's bins (cells of unequal runs) they need not, and the
     rest is then 0."""
-    frame, _ = _finished_levels(runs, settings, binned)
-    y = frame["_solved"]
-    n = len(frame)
-    mean = y.mean() if n else np.nan
-    if not n or mean in (0.0, 1.0) or not settings:
+    if not settings:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
-    total = _between(frame, list(settings), mean)
+    cells, _ = _cells(runs, settings, binned)
+    weight = cells["runs"].to_numpy(dtype=float)
+    n = int(weight.sum())
+    mean = cells["solved"].sum() / n if n else np.nan
+    if not n or mean in (0.0, 1.0):
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+
+    def spread(values: pd.Series) -> float:  # run-weighted mean square over the runs
+        return float((weight * values.to_numpy(dtype=float) ** 2).sum() / n)
+
+    def rate_over(keys: list[str]) -> pd.Series:  # each cell's solve rate over `keys`' levels
+        groups = cells.groupby(keys, sort=False)
+        return groups["solved"].transform("sum") / groups["runs"].transform("sum")
+
+    total = spread(cells["solved"] / cells["runs"] - mean)  # between configurations
     if total <= 0:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     noise = mean * (1 - mean)
     rows = []
     main = {}
     for setting in settings:
-        level_means = frame.groupby(setting)["_solved"].transform("mean")
-        main[setting] = level_means
-        variance = float(((level_means - mean) ** 2).mean())
-        df = frame[setting].nunique() - 1
-        rows.append(_row(setting, "main", df + 1, variance, total, n, noise, df))
+        main[setting] = rate_over([setting])
+        df = cells[setting].nunique() - 1
+        rows.append(
+            _row(setting, "main", df + 1, spread(main[setting] - mean), total, n, noise, df)
+        )
     interactions = []
     for a, b in itertools.combinations(settings, 2):
-        cell = frame.groupby([a, b])["_solved"].transform("mean")
-        variance = float(((cell - main[a] - main[b] + mean) ** 2).mean())
-        df = (frame[a].nunique() - 1) * (frame[b].nunique() - 1)
-        levels = frame.groupby([a, b]).ngroups
+        variance = spread(rate_over([a, b]) - main[a] - main[b] + mean)
+        df = (cells[a].nunique() - 1) * (cells[b].nunique() - 1)
+        levels = cells.groupby([a, b]).ngroups
         interactions.append(
             _row(f"{a} x {b}", "interaction", levels, variance, total, n, noise, df)
         )
@@ -148,12 +165,6 @@ def effects(
     rest = max(0.0, 1 - table["share"].sum())
     table.loc[len(table)] = ["rest", "rest", np.nan, rest, np.nan, np.nan, np.nan, False]
     return table.astype({"levels": "Int64", "df": "Int64"}).reset_index(drop=True)
-
-
-def _between(frame: pd.DataFrame, settings: list[str], mean: float) -> float:
-    """The run-weighted variance of the configurations' solve rates."""
-    config_means = frame.groupby(settings, dropna=False)["_solved"].transform("mean")
-    return float(((config_means - mean) ** 2).mean())
 
 
 def _row(effect, kind, levels, variance, total, n, noise, df) -> list:
