@@ -233,11 +233,9 @@ def _sweep_in_folder(
     from xorlab.analysis import runs_table
 
     try:  # a Ctrl-C from here on: every run is stored, a rerun writes the outputs
-        if appended is not None and not _every_run(appended, len(run_ids)):
-            appended = None  # interrupted
+        if appended is None or not _every_run(appended, len(run_ids)):  # interrupted
+            appended = lines = None  # the lines come from the same chunks
         runs = runs_table(store.runs(run_ids, appended))  # in the spec's order
-        if lines is not None and len(lines) < len(run_ids):  # interrupted
-            lines = None
         del run_ids, appended
         report.statuses = Counter(runs["status"])
         _write_meta(folder, spec, report, started, options)  # first: the report page shows it
