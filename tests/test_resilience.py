@@ -196,6 +196,29 @@ def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path) 
     interrupt_and_resume(spec, tmp_path, expected)
 
 
+def test_a_ctrl_c_that_python_drops_still_stops_the_sweep(
+    slow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C inside a garbage-collection callback, where Python drops the KeyboardInterrupt
+    with "Exception ignored in ...": the sweep still stops (exit 130, quietly, finished runs
+    kept) and a rerun completes it."""
+    _, expected, _ = slow
+    dropping = tmp_path / "slow.toml"
+    dropping.write_text(SLOW_SPEC + '[run]\nimports = ["xorlab_drops_ctrl_c"]\n')
+    folder = tmp_path / "slow"
+    monkeypatch.setenv("XORLAB_TEST_DROP_CTRL_C", str(folder))
+    process = start_sweep(dropping, tmp_path)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert "resume with: python -m xorlab.sweep" in stderr
+    assert 0 < stored_runs(folder) < len(expected)
+    dropping.write_text(SLOW_SPEC)  # the same sweep, without the plugin
+    result = run_cli("xorlab.sweep", str(dropping), "--out", str(tmp_path), "--no-figures")
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(numbers(folder), expected)
+
+
 CRASH_SPEC = """
 [sweep]
 name = "crash"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from xorlab import __version__
+from xorlab import __version__, interrupts
 from xorlab.config import SETTING_NAMES, SETTINGS
 from xorlab.errors import ResultsError, SpecError
 from xorlab.execution import RunOptions, open_backend
@@ -161,7 +161,7 @@ def run_sweep(
         check_compatible(parent / spec.name, spec)
     folder, moved_aside, created = prepare_folder(parent, spec, fresh)
     try:
-        with folder_lock(folder):
+        with folder_lock(folder), interrupts.kept():
             report = _sweep_in_folder(
                 folder, spec, options, rerun_failed, figures, on_start, on_results
             )
@@ -224,6 +224,7 @@ def _sweep_in_folder(
                     appended.append(shard)
                 if on_results:
                     on_results(results)
+                interrupts.raise_if_dropped()
         except KeyboardInterrupt:
             report.interrupted = True
             # the store may hold a chunk the loop did not see
@@ -246,6 +247,7 @@ def _sweep_in_folder(
         gc.freeze()
         fork = len(runs) <= FAST_END_MAX_RUNS
         report.summary = write_outputs(folder, spec, runs, drawing, fork, lines)
+        interrupts.raise_if_dropped()
     except KeyboardInterrupt:
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from xorlab import interrupts
 from xorlab.cli import launch
 from xorlab.errors import XorlabError
 from xorlab.rules import shown
@@ -57,7 +58,9 @@ def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None 
     if signal.getsignal(signal.SIGINT) is launch.exit_interrupted:  # the boundary is up now
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        interrupts.raise_if_dropped()  # pressed while the command was imported
         status = body()
+        interrupts.raise_if_dropped()  # pressed at a moment where Python could not raise it
         if status == EXIT_INTERRUPTED:  # said so already; another Ctrl-C while exiting is quiet
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         return status

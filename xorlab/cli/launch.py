@@ -2,7 +2,8 @@
 
 Importing a command takes a moment; until its error boundary (`base.run_command`) is up, a
 Ctrl-C exits with status 130 and no traceback (the ``python -m`` modules set a handler before
-they import anything, this one takes over). Imports nothing else on purpose.
+they import anything, this one takes over; a Ctrl-C that Python drops is kept, see
+`xorlab.interrupts`). Imports nothing else on purpose.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import importlib
 import signal
 import sys
 from typing import NoReturn
+
+from xorlab import interrupts
 
 EXIT_INTERRUPTED = 130
 
@@ -23,6 +26,7 @@ def exit_interrupted(signum: int, frame: object) -> NoReturn:
 def launch(command: str) -> NoReturn:
     """Run xorlab.cli.<command>'s main and exit with its status."""
     signal.signal(signal.SIGINT, exit_interrupted)
+    interrupts.install()
     main = importlib.import_module(f"xorlab.cli.{command}").main
     status = main()
     # Exit without the interpreter's last garbage collections over every object still alive
