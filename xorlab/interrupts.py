@@ -1,30 +1,73 @@
-"""Ctrl-C that Python drops, kept and raised again.
+"""Ctrl-C, raised where it is safe to raise it.
 
-Python raises KeyboardInterrupt wherever the main thread happens to be when Ctrl-C arrives.
-When that is a garbage-collection callback (distributed's GC diagnostics register one), a
-weakref callback or a ``__del__`` method, Python cannot raise it there: it prints "Exception
-ignored in ..." and drops it, and the sweep would run on as if nothing had been pressed.
-While `kept()` is active, such a dropped KeyboardInterrupt (or SystemExit, which the commands'
-start-up handler raises) is recorded instead of printed, and `raise_if_dropped()` raises it
-again at the next point that checks: after each stored chunk, after the outputs, and when a
-command's body returns. Imports nothing but the standard library: the commands install it
-before they import anything else.
+Python's own handler raises KeyboardInterrupt wherever the main thread happens to be. Two
+places go wrong, and a sweep would run on, or hang, after a Ctrl-C:
+
+- The import system. Raised between acquiring the global import lock and the ``try`` that
+  releases it (in the weakref callback that cleans up a module's lock, say), the interrupt
+  leaves the lock held for good: the next import in any other thread (the thread that imports
+  the output libraries while the workers train, Dask's event loop) waits forever, and so does
+  the sweep that joins it. `on_ctrl_c` therefore keeps a Ctrl-C that arrives inside the import
+  system pending, instead of raising it there.
+- Garbage-collection callbacks (distributed's GC diagnostics register one), weakref callbacks
+  and ``__del__`` methods: Python cannot raise there, prints "Exception ignored in ..." and
+  drops the interrupt. While the hook of `install` / `kept` is set, such an interrupt is kept
+  pending instead.
+
+`raise_if_pending()` raises a pending Ctrl-C at the points that check: when a command's body
+starts and returns, before the training, after each stored chunk, after the outputs.
+Imports nothing but the standard library: the commands set it up before they import anything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Iterator
+from types import FrameType
 
-_dropped = False
+_pending = False
+
+
+def in_import_system(frame: FrameType | None) -> bool:
+    """Whether the main thread, interrupted at `frame`, is inside the import system (an
+    interrupt there can leave the global import lock held; see the module docstring)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def keep_pending() -> None:
+    """Remember a Ctrl-C for the next `raise_if_pending`."""
+    global _pending
+    _pending = True
+
+
+def on_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """The SIGINT handler of the commands and of a sweep run from Python: KeyboardInterrupt,
+    as Python's own, except inside the import system, where it is kept pending."""
+    if in_import_system(frame):
+        keep_pending()
+        return
+    raise KeyboardInterrupt
+
+
+def raise_if_pending() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C kept pending since the last check."""
+    global _pending
+    if _pending:
+        _pending = False
+        raise KeyboardInterrupt
 
 
 def _hook(previous):
     def hook(unraisable) -> None:
-        global _dropped
         if issubclass(unraisable.exc_type, (KeyboardInterrupt, SystemExit)):
-            _dropped = True
+            keep_pending()  # a Ctrl-C that Python could not raise where it arrived
         else:
             previous(unraisable)
 
@@ -40,18 +83,18 @@ def install() -> None:
 
 @contextlib.contextmanager
 def kept() -> Iterator[None]:
-    """Keep dropped Ctrl-C in this block (a sweep run from Python: a notebook's interrupt)."""
-    previous = sys.unraisablehook
+    """Ctrl-C as the commands handle it, in this block (a sweep run from Python: a notebook's
+    interrupt). Python's default handler is replaced only in the main thread; another handler
+    someone installed is left alone."""
+    previous_hook = sys.unraisablehook
     install()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         yield
     finally:
-        sys.unraisablehook = previous
-
-
-def raise_if_dropped() -> None:
-    """Raise the KeyboardInterrupt of a Ctrl-C that Python dropped since the last check."""
-    global _dropped
-    if _dropped:
-        _dropped = False
-        raise KeyboardInterrupt
+        sys.unraisablehook = previous_hook
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

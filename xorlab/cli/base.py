@@ -56,11 +56,11 @@ def describe_os_error(error: OSError) -> str:
 def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None = None) -> int:
     """Run a command's body inside the error boundary; returns the exit status."""
     if signal.getsignal(signal.SIGINT) is launch.exit_interrupted:  # the boundary is up now
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, interrupts.on_ctrl_c)
     try:
-        interrupts.raise_if_dropped()  # pressed while the command was imported
+        interrupts.raise_if_pending()  # pressed while the command was imported
         status = body()
-        interrupts.raise_if_dropped()  # pressed at a moment where Python could not raise it
+        interrupts.raise_if_pending()  # pressed where it could not be raised at once
         if status == EXIT_INTERRUPTED:  # said so already; another Ctrl-C while exiting is quiet
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         return status

@@ -2,8 +2,9 @@
 
 Importing a command takes a moment; until its error boundary (`base.run_command`) is up, a
 Ctrl-C exits with status 130 and no traceback (the ``python -m`` modules set a handler before
-they import anything, this one takes over; a Ctrl-C that Python drops is kept, see
-`xorlab.interrupts`). Imports nothing else on purpose.
+they import anything, this one takes over). One that arrives inside an import, or that Python
+drops, is kept for the boundary to raise (see `xorlab.interrupts`). Imports nothing else on
+purpose.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gc
 import importlib
 import signal
 import sys
+from types import FrameType
 from typing import NoReturn
 
 from xorlab import interrupts
@@ -19,7 +21,12 @@ from xorlab import interrupts
 EXIT_INTERRUPTED = 130
 
 
-def exit_interrupted(signum: int, frame: object) -> NoReturn:
+def exit_interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C before the boundary is up: exit 130, quietly; inside the import system (nearly
+    all of start-up) it is kept pending, and the boundary raises it as soon as it is up."""
+    if interrupts.in_import_system(frame):
+        interrupts.keep_pending()
+        return
     raise SystemExit(EXIT_INTERRUPTED)
 
 

@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from xorlab import interrupts
 from xorlab.cli.base import (
     EXIT_FAILED_RUNS,
     EXIT_INTERRUPTED,
@@ -111,6 +112,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from xorlab.pipeline import check_size, run_sweep
     from xorlab.spec import load_spec
 
+    interrupts.raise_if_pending()  # pressed while the libraries were imported
     spec = load_spec(args.spec)
     check_size(spec, args.yes)
     if args.dry_run:

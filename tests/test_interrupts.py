@@ -1,0 +1,114 @@
+"""Ctrl-C where Python's own handler goes wrong: inside the import system, and where Python
+drops the KeyboardInterrupt (garbage-collection callbacks). See xorlab/interrupts.py."""
+
+from __future__ import annotations
+
+import _imp
+import contextlib
+import gc
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from xorlab import interrupts
+
+
+@pytest.fixture
+def fresh_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Names of modules that exist and were never imported."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make() -> str:
+        name = f"xorlab_fresh_{uuid.uuid4().hex}"
+        (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
+        return name
+
+    return make
+
+
+@contextlib.contextmanager
+def handler(function):
+    previous = signal.signal(signal.SIGINT, function)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        while _imp.lock_held():  # a planted bug must not leave the suite's imports stuck
+            try:
+                _imp.release_lock()
+            except RuntimeError:
+                break
+
+
+def imports_in_a_thread(name: str) -> bool:
+    """Whether another thread can import `name` within 5 s (it cannot while the main thread
+    still holds the global import lock)."""
+    thread = threading.Thread(target=__import__, args=(name,), daemon=True)
+    thread.start()
+    thread.join(5)
+    return not thread.is_alive()
+
+
+def test_ctrl_c_inside_the_import_system_is_raised_after_it_not_inside(fresh_modules) -> None:
+    """Ctrl-C arrives while the main thread waits for the global import lock: Python's own
+    handler would raise it right after the lock is taken, before the `try` that releases it,
+    and every later import in another thread would wait forever (a sweep hung so)."""
+    main = threading.main_thread().ident
+    held = threading.Event()
+
+    def hold_the_import_lock_and_press() -> None:
+        _imp.acquire_lock()
+        held.set()
+        time.sleep(0.3)  # the main thread blocks on the lock meanwhile
+        signal.pthread_kill(main, signal.SIGINT)
+        time.sleep(0.05)
+        _imp.release_lock()
+
+    with handler(interrupts.on_ctrl_c):
+        helper = threading.Thread(target=hold_the_import_lock_and_press)
+        helper.start()
+        held.wait()
+        name = fresh_modules()
+        with pytest.raises(KeyboardInterrupt):
+            module = __import__(name)  # Ctrl-C arrives in here: kept, not raised
+            assert module.VALUE == 1
+            interrupts.raise_if_pending()  # raised at the next check instead
+        helper.join()
+        assert imports_in_a_thread(fresh_modules())
+        interrupts.raise_if_pending()  # raised once only
+
+
+def test_ctrl_c_elsewhere_is_raised_at_once() -> None:
+    with handler(interrupts.on_ctrl_c), pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+        for _ in range(1000):
+            pass
+        pytest.fail("not raised")
+
+
+def test_a_ctrl_c_that_python_drops_is_kept() -> None:
+    """Raised in a garbage-collection callback, Python prints "Exception ignored" and drops it."""
+
+    def press(phase: str, info: dict) -> None:
+        if phase == "start":
+            raise KeyboardInterrupt
+
+    gc.callbacks.append(press)
+    try:
+        with interrupts.kept():
+            gc.collect()
+            with pytest.raises(KeyboardInterrupt):
+                interrupts.raise_if_pending()
+        unraisable: list = []
+        with pytest.MonkeyPatch.context() as patch:  # outside kept(): Python's own behaviour
+            patch.setattr(sys, "unraisablehook", unraisable.append)
+            gc.collect()
+        assert unraisable and unraisable[0].exc_type is KeyboardInterrupt
+        interrupts.raise_if_pending()  # nothing kept outside the block
+    finally:
+        gc.callbacks.remove(press)
