@@ -15,7 +15,8 @@ places go wrong, and a sweep would run on, or hang, after a Ctrl-C:
   pending instead.
 
 `raise_if_pending()` raises a pending Ctrl-C at the points that check: when a command's body
-starts and returns, before the training, after each stored chunk, after the outputs.
+starts and returns, after the sweep command's imports, before the training, after each stored
+chunk, before each figure the process draws, after the outputs.
 Imports nothing but the standard library: the commands set it up before they import anything.
 """
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from xorlab import interrupts
 from xorlab.analysis import MAX_CATEGORIES, configuration_label, decision_surfaces
 from xorlab.config import SETTING_NAMES
 from xorlab.errors import ResultsError
@@ -141,7 +142,11 @@ def write_figures(
     folder.mkdir(exist_ok=True)
     if meanwhile:
         meanwhile()
-    return _written([_draw_and_save(folder / name, make) for name, make in figures.items()])
+    outcomes = []
+    for name, make in figures.items():
+        interrupts.raise_if_pending()  # pressed while matplotlib was imported, say
+        outcomes.append(_draw_and_save(folder / name, make))
+    return _written(outcomes)
 
 
 def _written(outcomes: list[Path | str]) -> list[Path]:
