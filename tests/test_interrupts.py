@@ -112,3 +112,14 @@ def test_a_ctrl_c_that_python_drops_is_kept() -> None:
         interrupts.raise_if_pending()  # nothing kept outside the block
     finally:
         gc.callbacks.remove(press)
+
+
+def test_a_ctrl_c_kept_after_the_last_check_is_raised_as_the_block_ends() -> None:
+    """Not left over for the next sweep run from the same notebook."""
+    with pytest.raises(KeyboardInterrupt), interrupts.kept():
+        interrupts.keep_pending()
+    interrupts.raise_if_pending()  # raised once only
+    with pytest.raises(ValueError), interrupts.kept():
+        interrupts.keep_pending()
+        raise ValueError("the block's own error goes first")
+    interrupts.raise_if_pending()

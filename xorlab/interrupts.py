@@ -95,6 +95,12 @@ def kept() -> Iterator[None]:
             previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         yield
+    except BaseException:
+        global _pending
+        _pending = False  # said already, or beside the point
+        raise
+    else:
+        raise_if_pending()  # kept after the block's last check: not for a later block
     finally:
         sys.unraisablehook = previous_hook
         if previous is not None:
