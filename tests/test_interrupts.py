@@ -60,11 +60,14 @@ def test_ctrl_c_inside_the_import_system_is_raised_after_it_not_inside(fresh_mod
     and every later import in another thread would wait forever (a sweep hung so)."""
     main = threading.main_thread().ident
     held = threading.Event()
+    name = fresh_modules()
 
     def hold_the_import_lock_and_press() -> None:
         _imp.acquire_lock()
         held.set()
-        time.sleep(0.3)  # the main thread blocks on the lock meanwhile
+        while not interrupts.in_import_system(sys._current_frames()[main]):
+            time.sleep(0.01)
+        time.sleep(0.1)  # the main thread now waits for the lock
         signal.pthread_kill(main, signal.SIGINT)
         time.sleep(0.05)
         _imp.release_lock()
@@ -73,7 +76,6 @@ def test_ctrl_c_inside_the_import_system_is_raised_after_it_not_inside(fresh_mod
         helper = threading.Thread(target=hold_the_import_lock_and_press)
         helper.start()
         held.wait()
-        name = fresh_modules()
         with pytest.raises(KeyboardInterrupt):
             module = __import__(name)  # Ctrl-C arrives in here: kept, not raised
             assert module.VALUE == 1
