@@ -93,24 +93,31 @@ def test_ctrl_c_elsewhere_is_raised_at_once() -> None:
         pytest.fail("not raised")
 
 
-def test_a_ctrl_c_that_python_drops_is_kept() -> None:
-    """Raised in a garbage-collection callback, Python prints "Exception ignored" and drops it."""
+@pytest.mark.parametrize(
+    "error, is_ctrl_c",
+    [(KeyboardInterrupt(), True), (SystemExit(130), True), (SystemExit(3), False)],
+)
+def test_a_ctrl_c_that_python_drops_is_kept(error: BaseException, is_ctrl_c: bool) -> None:
+    """Raised in a garbage-collection callback, Python prints "Exception ignored" and drops it.
+    SystemExit(130) is the commands' start-up handler's Ctrl-C; another exit is not one."""
 
     def press(phase: str, info: dict) -> None:
         if phase == "start":
-            raise KeyboardInterrupt
+            raise error
 
+    unraisable: list = []
     gc.callbacks.append(press)
     try:
-        with interrupts.kept():
-            gc.collect()
-            with pytest.raises(KeyboardInterrupt):
-                interrupts.raise_if_pending()
-        unraisable: list = []
-        with pytest.MonkeyPatch.context() as patch:  # outside kept(): Python's own behaviour
-            patch.setattr(sys, "unraisablehook", unraisable.append)
-            gc.collect()
-        assert unraisable and unraisable[0].exc_type is KeyboardInterrupt
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, "unraisablehook", unraisable.append)  # Python's printing
+            with interrupts.kept():
+                gc.collect()
+                if is_ctrl_c:
+                    with pytest.raises(KeyboardInterrupt):
+                        interrupts.raise_if_pending()
+            assert bool(unraisable) is not is_ctrl_c  # passed on to Python's hook, or not
+            gc.collect()  # outside kept(): Python's own behaviour
+        assert unraisable[-1].exc_value is error
         interrupts.raise_if_pending()  # nothing kept outside the block
     finally:
         gc.callbacks.remove(press)

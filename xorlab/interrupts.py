@@ -67,7 +67,10 @@ def raise_if_pending() -> None:
 
 def _hook(previous):
     def hook(unraisable) -> None:
-        if issubclass(unraisable.exc_type, (KeyboardInterrupt, SystemExit)):
+        ctrl_c = issubclass(unraisable.exc_type, KeyboardInterrupt) or (
+            isinstance(unraisable.exc_value, SystemExit) and unraisable.exc_value.code == 130
+        )  # SystemExit(130): the commands' start-up handler
+        if ctrl_c:
             keep_pending()  # a Ctrl-C that Python could not raise where it arrived
         else:
             previous(unraisable)
