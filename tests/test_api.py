@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +15,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import xorlab
-from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.conftest import REPO, TINY_SPEC, run_cli, stored_runs
+from tests.test_resilience import SLOW_RUNS, SLOW_SPEC
 
 FIXTURE = REPO / "tests" / "fixtures" / "release01"
 
@@ -101,3 +106,29 @@ def test_the_curves_of_some_runs_are_those_of_the_whole_table(tmp_path: Path) ->
     for shard in (folder / "shards").glob("*.parquet"):
         shard.unlink()
     same(some)
+
+
+def test_an_interrupt_keeps_the_finished_runs_raises_and_the_same_call_resumes(
+    tmp_path: Path,
+) -> None:
+    """A notebook's interrupt: SIGINT to the kernel's process alone, during the training."""
+    code = f"""
+import xorlab
+try:
+    xorlab.run({SLOW_SPEC!r}, out={str(tmp_path)!r}, n_jobs=2, figures=False)
+except KeyboardInterrupt as error:
+    print("raised:", error)
+"""
+    folder = tmp_path / "slow"
+    kernel = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while stored_runs(folder) < 16 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(kernel.pid, signal.SIGINT)
+    said, _ = kernel.communicate(timeout=60)
+    kept = stored_runs(folder)
+    assert f"raised: interrupted: {kept} of {SLOW_RUNS} runs are kept in {folder};" in said
+    assert 16 <= kept < SLOW_RUNS
+    assert json.loads((folder / "meta.json").read_text())["interrupted"] is True
+    results = xorlab.run(SLOW_SPEC, out=tmp_path, n_jobs=2, figures=False)
+    assert results.meta["runs_reused"] == kept and len(results.runs) == SLOW_RUNS

@@ -57,7 +57,10 @@ def run(
 
     `spec` is a spec file's path, a TOML string or a dict shaped like the TOML (a string or a
     dict needs `[sweep] name`); `out` is the parent folder, as --out (default: results/). The
-    keyword options are the command line's and override the spec's [run] table."""
+    keyword options are the command line's and override the spec's [run] table.
+
+    Interrupted (Ctrl-C, a notebook's interrupt), it keeps the finished runs, writes their
+    tables, then raises KeyboardInterrupt; the same call again resumes."""
     from xorlab.pipeline import run_sweep
     from xorlab.rules import check_value
     from xorlab.spec import RUN_RULES
@@ -84,6 +87,11 @@ def run(
         figures=figures,
         allow_large=allow_large,
     )
+    if report.interrupted:
+        raise KeyboardInterrupt(
+            f"interrupted: {report.runs_reused + report.runs_trained} of {report.runs_total} runs are"
+            f" kept in {report.folder}; the same call again resumes"
+        )
     return load(report.folder)
 
 
