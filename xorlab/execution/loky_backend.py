@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 
 from xorlab.config import RunConfig
@@ -55,6 +56,20 @@ def _worker_task(
 
 
 @contextlib.contextmanager
+def _closed_quietly(outputs: Iterator) -> Iterator[None]:
+    """Close joblib's output generator when the block ends, also when the sweep stops early
+    (Ctrl-C), without joblib's warning then that tasks were "cancelled" or "not used" and that
+    one "could benefit from adjusting the input task iterator": the runs not stored are simply
+    trained again on resume, and the advice is not the user's to follow."""
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*adjusting the input task iterator", UserWarning)
+            outputs.close()
+
+
+@contextlib.contextmanager
 def _spawned_workers_ignore_ctrl_c() -> Iterator[None]:
     """Workers started in this block ignore Ctrl-C from their first instruction (an ignored
     signal stays ignored across exec): a terminal sends it to the whole process group, and a
@@ -91,9 +106,10 @@ def run_loky(
             tasks = (delayed(_worker_task)(i, c, imports, me) for i, c in list(pending.items()))
             with _spawned_workers_ignore_ctrl_c():  # returns once tasks are dispatched
                 outputs = parallel(tasks)
-            for index, results in outputs:
-                del pending[index]
-                yield results
+            with _closed_quietly(outputs):
+                for index, results in outputs:
+                    del pending[index]
+                    yield results
             return
         except TerminatedWorkerError as error:
             log.warning("a worker died (%s attempt): %s", attempt, str(error).splitlines()[0])
