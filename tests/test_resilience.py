@@ -198,17 +198,19 @@ def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path) 
     interrupt_and_resume(spec, tmp_path, expected)
 
 
-def test_a_ctrl_c_that_python_drops_still_stops_the_sweep(
-    slow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("how", ["python", "swallowed"])
+def test_a_ctrl_c_whose_interrupt_is_lost_still_stops_the_sweep(
+    how: str, slow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C inside a garbage-collection callback, where Python drops the KeyboardInterrupt
-    with "Exception ignored in ...": the sweep still stops (exit 130, quietly, finished runs
-    kept) and a rerun completes it."""
+    """Ctrl-C whose KeyboardInterrupt is lost where it is raised: dropped by Python ("Exception
+    ignored in ...", in a garbage-collection callback), or caught by a broad except that goes
+    on. The sweep still stops (exit 130, quietly, finished runs kept); a rerun completes it."""
     _, expected, _ = slow
     dropping = tmp_path / "slow.toml"
     dropping.write_text(SLOW_SPEC + '[run]\nimports = ["xorlab_drops_ctrl_c"]\n')
     folder = tmp_path / "slow"
     monkeypatch.setenv("XORLAB_TEST_DROP_CTRL_C", str(folder))
+    monkeypatch.setenv("XORLAB_TEST_DROP_HOW", how)
     process = start_sweep(dropping, tmp_path)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

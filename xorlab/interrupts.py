@@ -1,22 +1,24 @@
-"""Ctrl-C, raised where it is safe to raise it.
+"""Ctrl-C, raised where it is safe to raise it, and never lost.
 
-Python's own handler raises KeyboardInterrupt wherever the main thread happens to be. Two
-places go wrong, and a sweep would run on, or hang, after a Ctrl-C:
+Python's own handler raises KeyboardInterrupt wherever the main thread happens to be. Three
+kinds of places go wrong, and a sweep would run on, or hang, after a Ctrl-C:
 
 - The import system. Raised between acquiring the global import lock and the ``try`` that
   releases it (in the weakref callback that cleans up a module's lock, say), the interrupt
   leaves the lock held for good: the next import in any other thread (the thread that imports
   the output libraries while the workers train, Dask's event loop) waits forever, and so does
-  the sweep that joins it. `on_ctrl_c` therefore keeps a Ctrl-C that arrives inside the import
-  system pending, instead of raising it there.
+  the sweep that joins it. `on_ctrl_c` does not raise inside the import system.
 - Garbage-collection callbacks (distributed's GC diagnostics register one), weakref callbacks
   and ``__del__`` methods: Python cannot raise there, prints "Exception ignored in ..." and
-  drops the interrupt. While the hook of `install` / `kept` is set, such an interrupt is kept
-  pending instead.
+  drops the interrupt. The hook of `install` / `kept` silences that message.
+- Code that catches everything and goes on: C code that clears any error (a dict lookup whose
+  key's ``__eq__`` was interrupted), or a library's broad ``except``. Seen: about one Ctrl-C in
+  sixty, pressed as the first chunk was stored, let the sweep run to its end.
 
-`raise_if_pending()` raises a pending Ctrl-C at the points that check: when a command's body
-starts and returns, after the sweep command's imports, before the training, after each stored
-chunk, before each figure the process draws, after the outputs.
+So a Ctrl-C is *pressed* from the moment it arrives until the code that handles it says so
+(`handled`); `raise_if_pressed()` raises it again, if it is still pressed, at the points that
+check: when a command's body starts and returns, after the sweep command's imports, before the
+training, after each stored chunk, before each figure the process draws, after the outputs.
 Imports nothing but the standard library: the commands set it up before they import anything.
 """
 
@@ -29,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-_pending = False
+_pressed = False
 
 
 def in_import_system(frame: FrameType | None) -> bool:
@@ -42,26 +44,30 @@ def in_import_system(frame: FrameType | None) -> bool:
     return False
 
 
-def keep_pending() -> None:
-    """Remember a Ctrl-C for the next `raise_if_pending`."""
-    global _pending
-    _pending = True
+def press() -> None:
+    """Remember a Ctrl-C until it is `handled`."""
+    global _pressed
+    _pressed = True
+
+
+def handled() -> None:
+    """Said by the code that caught the KeyboardInterrupt of the last Ctrl-C and acted on it."""
+    global _pressed
+    _pressed = False
 
 
 def on_ctrl_c(signum: int, frame: FrameType | None) -> None:
     """The SIGINT handler of the commands and of a sweep run from Python: KeyboardInterrupt,
-    as Python's own, except inside the import system, where it is kept pending."""
-    if in_import_system(frame):
-        keep_pending()
-        return
-    raise KeyboardInterrupt
+    as Python's own, except inside the import system; pressed in either case."""
+    press()
+    if not in_import_system(frame):
+        raise KeyboardInterrupt
 
 
-def raise_if_pending() -> None:
-    """Raise the KeyboardInterrupt of a Ctrl-C kept pending since the last check."""
-    global _pending
-    if _pending:
-        _pending = False
+def raise_if_pressed() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C is pressed that nothing has handled yet."""
+    if _pressed:
+        handled()  # this raise is the one to handle; the next Ctrl-C is pressed anew
         raise KeyboardInterrupt
 
 
@@ -71,7 +77,7 @@ def _hook(previous):
             isinstance(unraisable.exc_value, SystemExit) and unraisable.exc_value.code == 130
         )  # SystemExit(130): the commands' start-up handler
         if ctrl_c:
-            keep_pending()  # a Ctrl-C that Python could not raise where it arrived
+            press()  # pressed already (see on_ctrl_c): silence Python's message
         else:
             previous(unraisable)
 
@@ -99,11 +105,10 @@ def kept() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        global _pending
-        _pending = False  # said already, or beside the point
+        handled()  # raised already, or beside the point
         raise
     else:
-        raise_if_pending()  # kept after the block's last check: not for a later block
+        raise_if_pressed()  # pressed after the block's last check: not for a later block
     finally:
         sys.unraisablehook = previous_hook
         if previous is not None:

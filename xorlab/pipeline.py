@@ -201,7 +201,7 @@ def _sweep_in_folder(
     report.store_read_seconds = store.read_seconds
     started = _now()
     first_shard = store.next_sequence
-    interrupts.raise_if_pending()  # pressed while the store was read
+    interrupts.raise_if_pressed()  # pressed while the store was read
     # set the backend up before writing anything: one that cannot start leaves no trace
     with open_backend(options) if todo else contextlib.nullcontext(_nothing) as execute:
         write_text(folder / "spec.toml", to_toml(spec.to_dict()))
@@ -225,8 +225,9 @@ def _sweep_in_folder(
                     appended.append(shard)
                 if on_results:
                     on_results(results)
-                interrupts.raise_if_pending()
+                interrupts.raise_if_pressed()
         except KeyboardInterrupt:
+            interrupts.handled()
             report.interrupted = True
             # the store may hold a chunk the loop did not see
             report.runs_trained = store.stored_since(first_shard)
@@ -248,7 +249,7 @@ def _sweep_in_folder(
         gc.freeze()
         fork = len(runs) <= FAST_END_MAX_RUNS
         report.summary = write_outputs(folder, spec, runs, drawing, fork, lines)
-        interrupts.raise_if_pending()
+        interrupts.raise_if_pressed()
     except KeyboardInterrupt:
         report.interrupted = True
         _write_meta(folder, spec, report, started, options)

@@ -144,7 +144,7 @@ def write_figures(
         meanwhile()
     outcomes = []
     for name, make in figures.items():
-        interrupts.raise_if_pending()  # pressed while matplotlib was imported, say
+        interrupts.raise_if_pressed()  # pressed while matplotlib was imported, say
         outcomes.append(_draw_and_save(folder / name, make))
     return _written(outcomes)
 

@@ -58,9 +58,9 @@ def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None 
     if signal.getsignal(signal.SIGINT) is launch.exit_interrupted:  # the boundary is up now
         signal.signal(signal.SIGINT, interrupts.on_ctrl_c)
     try:
-        interrupts.raise_if_pending()  # pressed while the command was imported
+        interrupts.raise_if_pressed()  # pressed while the command was imported
         status = body()
-        interrupts.raise_if_pending()  # pressed where it could not be raised at once
+        interrupts.raise_if_pressed()  # pressed where it could not be raised at once
         if status == EXIT_INTERRUPTED:  # said so already; another Ctrl-C while exiting is quiet
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         return status

@@ -23,11 +23,10 @@ EXIT_INTERRUPTED = 130
 
 def exit_interrupted(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C before the boundary is up: exit 130, quietly; inside the import system (nearly
-    all of start-up) it is kept pending, and the boundary raises it as soon as it is up."""
-    if interrupts.in_import_system(frame):
-        interrupts.keep_pending()
-        return
-    raise SystemExit(EXIT_INTERRUPTED)
+    all of start-up) it stays pressed, and the boundary raises it as soon as it is up."""
+    interrupts.press()
+    if not interrupts.in_import_system(frame):
+        raise SystemExit(EXIT_INTERRUPTED)
 
 
 def launch(command: str) -> NoReturn:

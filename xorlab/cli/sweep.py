@@ -112,7 +112,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from xorlab.pipeline import check_size, run_sweep
     from xorlab.spec import load_spec
 
-    interrupts.raise_if_pending()  # pressed while the libraries were imported
+    interrupts.raise_if_pressed()  # pressed while the libraries were imported
     spec = load_spec(args.spec)
     check_size(spec, args.yes)
     if args.dry_run:
