@@ -94,7 +94,10 @@ def marginals(
     """For every setting and value: the finished runs, how many solved, and the solve rate
     with its 95% Wilson interval, marginalised over every other setting. Columns:
     MARGINAL_COLUMNS (`position` orders a setting's values)."""
-    cells, orders = _cells(runs, settings, binned)
+    return _marginals(*_cells(runs, settings, binned), settings)
+
+
+def _marginals(cells: pd.DataFrame, orders: dict, settings: Sequence[str]) -> pd.DataFrame:
     rows = []
     for setting in settings:
         counts = cells.groupby(setting)[["runs", "solved"]].sum()
@@ -122,9 +125,23 @@ def effects(
     "no effect", `real` is p < ALPHA. Empty when every run ended alike. On a grid the shares
     add up to 1; over a random search's bins (cells of unequal runs) they need not, and the
     rest is then 0."""
+    return _effects(_cells(runs, settings, binned)[0], settings, pairs)
+
+
+def effects_and_marginals(
+    runs: pd.DataFrame,
+    settings: Sequence[str],
+    binned: Sequence[str] = (),
+    pairs: int = TOP_PAIRS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`effects(...)` and `marginals(...)`, from one collapse of the runs to cells."""
+    cells, orders = _cells(runs, settings, binned)
+    return _effects(cells, settings, pairs), _marginals(cells, orders, settings)
+
+
+def _effects(cells: pd.DataFrame, settings: Sequence[str], pairs: int) -> pd.DataFrame:
     if not settings:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
-    cells, _ = _cells(runs, settings, binned)
     weight = cells["runs"].to_numpy(dtype=float)
     n = int(weight.sum())
     mean = cells["solved"].sum() / n if n else np.nan

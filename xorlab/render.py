@@ -41,9 +41,8 @@ from xorlab.figures import (
 )
 from xorlab.importance import (
     TOP_PAIRS,
-    effects,
+    effects_and_marginals,
     importance_sentence,
-    marginals,
     seeds_per_configuration,
     swept_settings,
 )
@@ -72,12 +71,11 @@ def figure_set(
     figures: dict[str, FigureMaker] = {}
     figures["loss_curves.png"] = partial(_loss_figure, runs, curves_of)
     figures["seeds.png"] = partial(_seeds_figure, runs)
+    categorical = _categorical(runs, swept, sampled)
     continuous = [
         k
         for k in swept
-        if k not in _categorical(runs, swept, sampled)
-        and k != "activation"
-        and pd.api.types.is_numeric_dtype(runs[k])
+        if k not in categorical and k != "activation" and pd.api.types.is_numeric_dtype(runs[k])
     ]
     if continuous:
         figures["settings_scatter.png"] = partial(scatter_figure, runs, continuous, log_scaled)
@@ -342,9 +340,9 @@ def importance_tables(
     seeds per configuration (see xorlab.importance)."""
     settings = swept_settings(runs, swept)
     # a random search's cells mix the other settings' values: its pairs would be confounded
+    pairs = 0 if sampled else TOP_PAIRS
     return (
-        effects(runs, settings, sampled, pairs=0 if sampled else TOP_PAIRS),
-        marginals(runs, settings, sampled),
+        *effects_and_marginals(runs, settings, sampled, pairs),
         seeds_per_configuration(runs, settings),
     )
 
