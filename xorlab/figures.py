@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import LogFormatter, NullLocator
 
 from xorlab.config import SETTING_NAMES, format_value
 
@@ -54,10 +54,20 @@ def decade_label(value: float, _position: object = None) -> str:
     return f"{value:g}"
 
 
+class _PlainLogFormatter(LogFormatter):
+    """matplotlib's choice of the log ticks to label (minor ones too, when the axis spans
+    less than a decade or two), each labelled by `decade_label`."""
+
+    def __call__(self, x: float, pos: object = None) -> str:
+        return decade_label(x) if super().__call__(x, pos) else ""
+
+
 def log_scale(ax: Axes, which: str = "y") -> None:
-    """Put the x or y axis of `ax` on a log scale, labelled by `decade_label`."""
+    """Put the x or y axis of `ax` on a log scale, labelled in plain text (`decade_label`)."""
     getattr(ax, f"set_{which}scale")("log")
-    getattr(ax, f"{which}axis").set_major_formatter(FuncFormatter(decade_label))
+    axis = getattr(ax, f"{which}axis")
+    axis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
 
 def drawn(make: Callable[[], Figure | None]) -> Figure | None:

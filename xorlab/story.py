@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from xorlab.config import RunConfig
 from xorlab.diagnosis import PATTERN_NAMES
 from xorlab.engine import PATTERN_Y
+from xorlab.figures import log_scale
 from xorlab.nn import ACTIVATIONS, LOSSES, sigmoid
 from xorlab.reference import draw_problem
 from xorlab.result import RunResult
@@ -116,7 +117,7 @@ def story_figure(story: Story, title: str) -> Figure:
     grid = figure.add_gridspec(2, max(3, len(snapshots)), height_ratios=[1.3, 1])
     loss_ax = figure.add_subplot(grid[0, 0])
     loss_ax.plot(story.epochs["epoch"], story.epochs["loss"], color="black", label="loss")
-    loss_ax.set_yscale("log")
+    log_scale(loss_ax, "y")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("training loss (log)")
     accuracy_ax = loss_ax.twinx()
