@@ -209,3 +209,32 @@ def test_a_scheduler_without_the_same_xorlab_is_named(tmp_path: Path) -> None:
         assert "scheduler: 0.0.0-other" in result.stderr and "Traceback" not in result.stderr
     finally:
         stop(worker, scheduler)
+
+
+def test_a_scheduler_killed_mid_sweep_is_one_line_and_keeps_the_finished_runs(
+    cluster, tmp_path: Path
+) -> None:
+    address, workers = cluster
+    scheduler = next(p for p in psutil_children() if "scheduler" in " ".join(p.cmdline()))
+    spec = tmp_path / "slow.toml"
+    spec.write_text(SLOW_SPEC)
+    folder = tmp_path / "slow"
+    sweep = start_sweep(spec, tmp_path, "--address", address, "--no-figures", "--timeout", "5")
+    try:
+        wait_for(lambda: stored_runs(folder) >= 8 or sweep.poll() is not None, timeout=120)
+        scheduler.kill()
+        _, stderr = sweep.communicate(timeout=120)
+    finally:
+        stop(sweep)
+    assert sweep.returncode == 2, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert f"lost the Dask scheduler at {address}" in stderr and "finished runs are kept" in stderr
+    runs = pd.read_csv(folder / "runs.csv")  # the tables of the runs finished until then
+    assert 8 <= len(runs) == stored_runs(folder) < SLOW_RUNS
+    assert json.loads((folder / "meta.json").read_text())["interrupted"] is True
+
+
+def psutil_children():
+    import psutil
+
+    return psutil.Process().children(recursive=True)

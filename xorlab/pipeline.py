@@ -26,7 +26,7 @@ import numpy as np
 
 from xorlab import __version__, interrupts
 from xorlab.config import SETTING_NAMES, SETTINGS
-from xorlab.errors import ResultsError, SpecError
+from xorlab.errors import BackendError, ResultsError, SpecError
 from xorlab.execution import RunOptions, open_backend
 from xorlab.result import RunResult
 from xorlab.spec import Spec, to_toml
@@ -201,6 +201,7 @@ def _sweep_in_folder(
     report.store_read_seconds = store.read_seconds
     started = _now()
     first_shard = store.next_sequence
+    backend_failure: BackendError | None = None
     interrupts.raise_if_pressed()  # pressed while the store was read
     # set the backend up before writing anything: one that cannot start leaves no trace
     with open_backend(options) if todo else contextlib.nullcontext(_nothing) as execute:
@@ -226,8 +227,11 @@ def _sweep_in_folder(
                 if on_results:
                     on_results(results)
                 interrupts.raise_if_pressed()
-        except KeyboardInterrupt:
-            interrupts.handled()
+        except (KeyboardInterrupt, BackendError) as error:
+            if isinstance(error, KeyboardInterrupt):
+                interrupts.handled()
+            else:  # e.g. a lost Dask scheduler: keep what finished, then say so
+                backend_failure = error
             report.interrupted = True
             # the store may hold a chunk the loop did not see
             report.runs_trained = store.stored_since(first_shard)
@@ -256,6 +260,11 @@ def _sweep_in_folder(
         raise
     finally:
         gc.unfreeze()
+    if backend_failure is not None:
+        raise BackendError(
+            f"{backend_failure}; the {report.runs_reused + report.runs_trained} finished runs "
+            f"are kept in {folder} (rerun the same command to resume)"
+        )
     return report
 
 

@@ -5,17 +5,27 @@ scheduler and on every worker. Chunks are submitted with ``client.submit`` and g
 ``as_completed``: a worker that dies gets its tasks rescheduled by Dask, and a chunk that keeps
 killing workers (``KilledWorker``) is split into single runs, so that only the culprit runs end
 up `failed` (a run that killed workers is retried once more alone at the end, since it may
-only have shared a worker with a culprit). Never a hang: connecting and waiting for workers are
-bounded by a timeout.
+only have shared a worker with a culprit). Never a hang: connecting, waiting for workers and
+waiting for results are bounded by a timeout. A cluster left without workers for that long, or
+a scheduler that goes away, is a BackendError; the runs finished until then are kept.
+
+A local cluster restarts a worker that dies (its nanny does), and is told never to give up on
+one: by default distributed's ``SpecCluster`` closes a nanny for good when its worker is not
+registered 15 s (``lost-worker-timeout``) after it was lost, which a worker that keeps being
+killed can hit at any moment; the cluster then had no workers and the sweep waited forever.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import queue
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 
 from xorlab import __version__
 from xorlab.config import RunConfig
@@ -25,6 +35,7 @@ from xorlab.execution.chunks import effective_workers, make_chunks, train_chunk
 from xorlab.result import RunResult, failed_result
 
 LOCAL_ALLOWED_FAILURES = 1  # a task that killed its worker twice is bad (the default is 3)
+POLL_SECONDS = 1.0  # how often a wait for results checks that the cluster still has workers
 
 
 def _installed_version() -> str:
@@ -87,7 +98,7 @@ def connect(address: str, n_jobs: int, timeout: float):
             raise BackendError(
                 f"cannot connect to the Dask scheduler at {address}: {error}"
             ) from None
-        with client:
+        with _quiet("distributed.client", "distributed.core"), client:
             check_cluster(client, address, timeout)
             yield client
         return
@@ -96,6 +107,7 @@ def connect(address: str, n_jobs: int, timeout: float):
             {
                 "distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES,
                 "distributed.scheduler.worker-saturation": 1.0,  # one task per worker at once
+                "distributed.deploy.lost-worker-timeout": "365 days",  # see the module docstring
             }
         ),
         _local_cluster(effective_workers(n_jobs)) as cluster,
@@ -103,6 +115,20 @@ def connect(address: str, n_jobs: int, timeout: float):
     ):
         check_cluster(client, cluster.scheduler_address, timeout)
         yield client
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """Silence these loggers: a lost scheduler is one line from xorlab, not distributed's
+    tracebacks of every reconnection attempt."""
+    previous = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in previous.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _local_cluster(workers: int):
@@ -134,46 +160,91 @@ def session(options: RunOptions) -> Iterator[Execute]:
     with connect(options.address, options.n_jobs, options.timeout) as client:
 
         def execute(configs: list[RunConfig]) -> Iterator[list[RunResult]]:
-            yield from run_dask(client, configs, options.imports)
+            yield from run_dask(client, configs, options.imports, options.timeout)
 
         yield execute
 
 
-def run_dask(client, configs: list[RunConfig], imports=()) -> Iterator[list[RunResult]]:
+def run_dask(
+    client, configs: list[RunConfig], imports=(), timeout: float = 30.0
+) -> Iterator[list[RunResult]]:
     """Yield the results of each chunk of runs as it finishes on the client's cluster."""
     if not configs:
         return
-    from distributed import KilledWorker, as_completed
+    from distributed import KilledWorker
 
     tag = uuid.uuid4().hex[:8]
     workers = client.scheduler_info()["workers"].values()
     chunks = make_chunks(configs, sum(w.get("nthreads", 1) for w in workers))
     pending = {}
+    finished: queue.Queue = queue.Queue()  # futures, as they finish
 
     def submit(configs: list[RunConfig], name: str):
         key = f"xorlab-{tag}-{name}"
         future = client.submit(train_chunk, configs, tuple(imports), key=key, pure=False)
         pending[future] = configs
+        future.add_done_callback(finished.put)
         return future
 
-    queue = as_completed([submit(c, str(i)) for i, c in enumerate(chunks)], loop=client.loop)
+    for i, chunk in enumerate(chunks):
+        submit(chunk, str(i))
     suspects: list[RunConfig] = []
     try:
-        for future in queue:
+        while pending:
+            future = _next_finished(client, finished, timeout)
             configs = pending.pop(future)
             try:
-                yield future.result()
+                yield _result(client, future)
             except KilledWorker:
                 if len(configs) > 1:  # find the culprits: each run as its own task
                     for config in configs:
-                        queue.add(submit([config], config.run_id))
+                        submit([config], config.run_id)
                 else:  # may have shared a dying worker with a culprit: retry it alone
                     suspects.append(configs[0])
         for config in suspects:  # one at a time, nothing else running
+            submit([config], f"{config.run_id}-alone")
+            future = _next_finished(client, finished, timeout)
+            pending.pop(future)
             try:
-                yield submit([config], f"{config.run_id}-alone").result()
+                yield _result(client, future)
             except KilledWorker as error:
                 message = f"worker process died while training this run (Dask: {error})"
                 yield [failed_result(config, message)]
     finally:
-        client.cancel(list(pending))
+        with contextlib.suppress(Exception):  # the scheduler may be gone
+            client.cancel(list(pending))
+
+
+def _result(client, future) -> list[RunResult]:
+    """A finished chunk's results; a BackendError if the scheduler cancelled it (gone)."""
+    try:
+        return future.result()
+    except CancelledError:
+        raise BackendError(f"lost the Dask scheduler at {client.scheduler.address}") from None
+
+
+def _next_finished(client, finished: queue.Queue, timeout: float):
+    """The next future to finish; a BackendError when the cluster has had no worker for
+    `timeout` seconds or its scheduler is gone (never a hang)."""
+    without_workers_since = None
+    while True:
+        try:
+            return finished.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            pass
+        try:
+            workers = len(client.nthreads()) if client.status == "running" else None
+        except OSError:
+            workers = None
+        if workers is None:
+            raise BackendError(f"lost the Dask scheduler at {client.scheduler.address}")
+        if workers:
+            without_workers_since = None
+            continue
+        now = time.monotonic()
+        without_workers_since = without_workers_since or now
+        if now - without_workers_since > timeout:
+            raise BackendError(
+                f"the Dask cluster at {client.scheduler.address} has had no workers for "
+                f"{timeout:g} s; start some, or raise --timeout"
+            )
