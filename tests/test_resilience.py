@@ -338,9 +338,9 @@ def test_a_second_sweep_on_the_same_folder_refuses(tmp_path: Path) -> None:
         wait_for(lambda: (tmp_path / "slow" / ".lock").exists())
         second = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path))
         assert second.returncode == 2
-        assert f"in use by another sweep (pid {first.pid})" in second.stderr
+        assert f"in use by another xorlab process (pid {first.pid})" in second.stderr
         fresh = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--fresh")
-        assert fresh.returncode == 2 and "in use by another sweep" in fresh.stderr
+        assert fresh.returncode == 2 and "in use by another xorlab process" in fresh.stderr
         assert not list(tmp_path.glob("slow.old-*"))  # the folder in use was not moved
     finally:
         first.kill()

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -228,6 +228,30 @@ def _identity_text(values: tuple, types: tuple) -> tuple[str, str]:
         identity[name] = value
     before, _, after = json.dumps(identity, sort_keys=True).partition(str(_SEED_MARK))
     return before, after
+
+
+def run_ids_of(columns: Mapping[str, Sequence[Any]]) -> list[str | None]:
+    """The run_id of each row of a table given as columns (seed and every setting, as stored:
+    None where a setting does not apply); None for a row whose settings no configuration has
+    (a value where none applies, or none where one does). One configuration is built per
+    distinct row of settings, not per run: a million stored runs take about a second."""
+    rows = list(zip(*(columns[name] for name in SETTINGS)))
+    identities: dict[tuple, tuple[str, str] | None] = {}
+    ids: list[str | None] = []
+    for seed, values in zip(columns["seed"], rows):
+        identity = identities.get(values, False)
+        if identity is False:
+            config = RunConfig(0, **dict(zip(SETTINGS, values)))
+            held = tuple(getattr(config, name) for name in SETTINGS)
+            same = held == values and tuple(map(type, held)) == tuple(map(type, values))
+            identity = _identity_text(held, tuple(map(type, held))) if same else None
+            identities[values] = identity
+        if identity is None or not isinstance(seed, int):
+            ids.append(None)
+            continue
+        text = f"{identity[0]}{seed}{identity[1]}"
+        ids.append(hashlib.sha1(text.encode()).hexdigest()[:12])
+    return ids
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(name for name in _FIELDS if name != "seed")

@@ -33,6 +33,7 @@ from xorlab.spec import Spec, to_toml
 from xorlab.store import (
     LOCK,
     RunStore,
+    check_writable,
     folder_lock,
     remove_stale_temporaries,
     write_text,
@@ -125,9 +126,7 @@ def prepare_folder(parent: Path, spec: Spec, fresh: bool) -> tuple[Path, Path | 
             (aside / LOCK).unlink(missing_ok=True)
         created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        check_writable(folder)
     except OSError as error:
         action = "move the old results aside from" if fresh and aside else "write results to"
         raise ResultsError(f"cannot {action} {folder}: {error.strerror or error}") from None

@@ -5,9 +5,11 @@ Used at the end of every sweep and by ``python -m xorlab.plot RESULTS_DIR``.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -175,7 +177,9 @@ class FigureHelper:
         tasks = [(folder / name, make) for name, make in figures.items()]
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_helper_main, args=(tasks, sender), daemon=True)
+        process = context.Process(
+            target=_helper_main, args=(tasks, sender, os.getpid()), daemon=True
+        )
         process.start()
         sender.close()
         return cls(process, receiver, tasks)
@@ -195,11 +199,26 @@ class FigureHelper:
         self.process.join()
 
 
-def _helper_main(tasks: list, sender) -> None:
-    """The forked helper: draw, send back what was written (Ctrl-C is the parent's)."""
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux); exit now if the
+    parent is gone already."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _helper_main(tasks: list, sender, parent: int) -> None:
+    """The forked helper: draw, send back what was written (Ctrl-C is the parent's; the
+    helper dies with its parent, even a parent killed with SIGKILL)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     sender.send([_draw_and_save(path, make) for path, make in tasks])
 
 

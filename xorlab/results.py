@@ -126,15 +126,11 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
         return curves if run_ids is None else curves[curves["run_id"].isin(set(run_ids))]
     if run_ids is not None and not run_ids:
         return CURVE_SCHEMA.empty_table().to_pandas()
-    filters = None if run_ids is None else [("run_id", "in", list(run_ids))]
     try:
-        if filters and parquet.is_dir():  # file by file: memory of one file, not of all
-            parts = [
-                pq.read_table(part, schema=CURVE_SCHEMA, filters=filters)
-                for part in _curve_files_of(folder, run_ids)
-            ]
-            table = pa.concat_tables(parts) if parts else CURVE_SCHEMA.empty_table()
+        if parquet.is_dir():
+            table = _read_curve_files(folder, run_ids)
         else:
+            filters = None if run_ids is None else [("run_id", "in", list(run_ids))]
             table = pq.read_table(parquet, schema=CURVE_SCHEMA, filters=filters)
     except FileNotFoundError:
         raise ResultsError(f"{parquet}: no such file") from None
@@ -144,24 +140,40 @@ def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.Data
     return table.to_pandas()
 
 
-def _curve_files_of(folder: Path, run_ids: Collection[str]) -> list[Path]:
-    """The files of curves.parquet that may hold the curves of `run_ids`. Each has a shard of
-    the same name, of the same runs, whose run ids are a small column to read (the curves are
-    not sorted by run: a filter decodes a whole file). A file without a readable shard (its
-    chunk cut short, or the shard damaged since) is read anyway."""
+def _read_curve_files(folder: Path, run_ids: Collection[str] | None) -> pa.Table:
+    """The curves of `run_ids` (None: all) from the files of curves.parquet/, one run's curve
+    once, whatever the files: a run stored in several chunks (a failed run trained again, a
+    file copied under a second name) has the curve of the last chunk that holds it, as its
+    record in the tables is the last. Which runs a file holds is read from the shard of the
+    same name, a small column (the curves are not sorted by run: a filter decodes a whole
+    file); a file without a readable shard is asked itself. Memory: one file at a time."""
     import pyarrow.compute as pc
 
-    wanted = pa.array(list(run_ids), pa.string())
-    files = []
-    for part in sorted((folder / CURVES).glob("*.parquet")):
+    files = sorted((folder / CURVES).glob("*.parquet"), key=lambda p: (_sequence(p), p.name))
+    holds = []
+    for part in files:
         try:
-            stored = pq.read_table(folder / SHARDS / part.name, columns=["run_id"])["run_id"]
+            ids = pq.read_table(folder / SHARDS / part.name, columns=["run_id"])["run_id"]
         except (OSError, pa.ArrowException, KeyError):
-            files.append(part)
+            ids = pq.read_table(part, columns=["run_id"])["run_id"]
+        holds.append(ids.to_pylist())
+    owner = {run_id: i for i, ids in enumerate(holds) for run_id in ids}
+    wanted = None if run_ids is None else set(run_ids)
+    parts = []
+    for i, part in enumerate(files):
+        mine = {r for r in holds[i] if owner[r] == i and (wanted is None or r in wanted)}
+        if not mine:
             continue
-        if pc.any(pc.is_in(stored, value_set=wanted)).as_py():
-            files.append(part)
-    return files
+        table = pq.read_table(part, schema=CURVE_SCHEMA)
+        if wanted is not None or len(mine) < len(set(holds[i])):
+            table = table.filter(pc.is_in(table["run_id"], value_set=pa.array(sorted(mine))))
+        parts.append(table)
+    return pa.concat_tables(parts) if parts else CURVE_SCHEMA.empty_table()
+
+
+def _sequence(part: Path) -> int:
+    head = part.name.split("-", 1)[0]
+    return int(head) if head.isdigit() else -1
 
 
 def check_curves(folder: Path, required: bool = False) -> None:

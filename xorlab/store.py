@@ -10,13 +10,14 @@ sweep keeps every stored chunk and a rerun resumes. Tables and figures are writt
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xorlab.config import SETTINGS
+from xorlab.config import SETTINGS, run_ids_of
 from xorlab.errors import FolderLocked, ResultsError
 from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
@@ -32,6 +33,7 @@ LOCK = ".lock"
 SHARDS = "shards"
 CURVES = "curves.parquet"
 REJECTED_SHARDS = "shards.rejected"
+CONVERTING = ".converting-journal"  # present while a journal is converted into shards
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -74,42 +76,50 @@ def write_with(path: Path, writer: Callable[[BinaryIO], None]) -> None:
         writer(handle)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock file; a lock left by a dead process is taken over."""
+    """Hold the folder's lock: an exclusive `flock` on its lock file, which the kernel releases
+    when the holder exits, however it dies (no stale lock to detect, no race in taking one over).
+    The file is removed on release, while still locked; a process that locked the file just
+    before it was removed sees that it is no longer the folder's lock file, and tries again."""
     lock = folder / LOCK
-    me = f"{os.getpid()} {socket.gethostname()}\n"
-    for _ in range(2):
+    while True:
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            holder = lock.read_text(errors="replace").split()
-            same_host = len(holder) > 1 and holder[1] == socket.gethostname()
-            if holder and holder[0].isdigit() and (not same_host or _pid_alive(int(holder[0]))):
-                raise FolderLocked(
-                    f"{folder} is in use by another sweep (pid {holder[0]}"
-                    f"{'' if same_host else ' on ' + holder[1]}); wait for it to finish, "
-                    f"or remove {lock} if that process is gone"
-                ) from None
-            lock.unlink(missing_ok=True)  # stale: its process is dead
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(me)
-        break
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666 & ~_UMASK)
+        except OSError as error:
+            raise ResultsError(f"cannot lock {folder}: {error.strerror or error}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 100).decode(errors="replace").split()
+            os.close(fd)
+            pid = f"pid {holder[0]}" if holder and holder[0].isdigit() else "starting"
+            raise FolderLocked(
+                f"{folder} is in use by another xorlab process ({pid}); wait for it to finish"
+            ) from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock, follow_symlinks=False).st_ino:
+                break  # ours, and still the folder's lock file
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # removed by the holder that released it: try the new one
     try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        with suppress(FileNotFoundError):
+            lock.unlink()
+        os.close(fd)
+
+
+def check_writable(folder: Path) -> None:
+    """Raise a ResultsError unless a file can be created in `folder` (a probe of a name no
+    other process uses, gone at once)."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ResultsError(f"cannot write to {folder}: {error.strerror or error}") from None
 
 
 # -- the store of finished runs ---------------------------------------------------------------
@@ -210,6 +220,88 @@ def _results_tables(results: Sequence[RunResult]) -> tuple[pa.Table, pa.Table]:
     return runs, _curves_table(columns["run_id"], curves)
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _shard_problem(shard: Path, table: pa.Table) -> str | None:
+    """Why a shard's table cannot be trusted, or None: its schema must be the store's, its
+    row count the one its name says, and every run_id the hash of the row's own settings."""
+    if not table.schema.equals(RUN_SCHEMA):
+        expected = {f.name: f.type for f in RUN_SCHEMA}
+        found = {f.name: f.type for f in table.schema}
+        missing = [name for name in expected if name not in found]
+        if missing:
+            return f"no column {missing[0]!r}"
+        extra = [name for name in found if name not in expected]
+        if extra:
+            return f"an unknown column {extra[0]!r}"
+        wrong = next(name for name in expected if found[name] != expected[name])
+        return f"column {wrong!r} holds {found[wrong]}, not {expected[wrong]}"
+    runs = shard_runs(shard)
+    if table.num_rows != runs:
+        return f"holds {table.num_rows} runs, its name says {runs}"
+    if table["run_id"].null_count:
+        return "a run without a run_id"
+    unknown = set(table["status"].unique().to_pylist()) - set(STATUSES)
+    if unknown:
+        return f"status {sorted(map(str, unknown))[0]!r} is not one of {', '.join(STATUSES)}"
+    columns = {name: table[name].to_pylist() for name in ("seed", *SETTINGS)}
+    expected_ids = run_ids_of(columns)
+    for row, (stored, expected) in enumerate(zip(table["run_id"].to_pylist(), expected_ids)):
+        if stored != expected:
+            return f"row {row}: run_id {stored!r} is not the id of the row's settings"
+    return None
+
+
+def _curves_problem(part: Path, runs: pa.Table) -> str | None:
+    """Why the curves of a shard's runs cannot be trusted, or None: the file of the shard's
+    name must hold exactly the logged points of each run that did not fail."""
+    import pyarrow.compute as pc
+
+    if not part.is_file():
+        return f"its curves ({part.name} in {CURVES}/) are missing"
+    try:
+        curves = pq.read_table(part, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as error:
+        return f"its curves are not readable as Parquet: {_one_line(error)}"
+    if not curves.schema.equals(CURVE_SCHEMA):
+        return f"its curves do not have the columns {', '.join(CURVE_SCHEMA.names)}"
+    expected: dict[str, int] = {}
+    for run_id, status, epochs, log_every in zip(
+        *(runs[name].to_pylist() for name in ("run_id", "status", "epochs", "log_every"))
+    ):
+        expected[run_id] = 0 if status == "failed" else _logged_points(epochs, log_every)
+    counts = pc.value_counts(curves["run_id"])
+    found = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    for run_id, points in expected.items():
+        held = found.pop(run_id, 0)
+        if held != points:
+            return f"its curves hold {held} points of run {run_id}, not {points}"
+    if found:
+        return f"its curves hold run {next(iter(found))!r}, which the shard does not"
+    return None
+
+
+def _logged_points(epochs: int, log_every: int) -> int:
+    """len(logged_epochs(epochs, log_every)), without building it."""
+    return epochs // log_every + 1 + (epochs % log_every != 0)
+
+
+def check_no_links(folder: Path) -> None:
+    """Refuse a results folder whose store or outputs are symbolic links: xorlab writes and
+    deletes there, and never follows a link out of the folder."""
+    for name in (SHARDS, CURVES, REJECTED_SHARDS, "figures", "replays"):
+        path = folder / name
+        inside = list(path.iterdir()) if path.is_dir() and not path.is_symlink() else []
+        for candidate in [path, *inside]:
+            if candidate.is_symlink():
+                raise ResultsError(
+                    f"{candidate} is a symbolic link; xorlab never follows a link out of a "
+                    "results folder: replace it with the real file or folder, or remove it"
+                )
+
+
 class RunStore:
     """The finished runs of a results folder, as Parquet shards (see the module's docstring).
 
@@ -239,19 +331,22 @@ class RunStore:
         from xorlab.journal import JOURNAL
 
         started = time.perf_counter()
+        check_no_links(self.folder)
         for folder in (self.shards, self.curves):  # made by the first chunk, if absent
             if folder.exists() and not folder.is_dir():
                 raise ResultsError(f"{folder} is a file; the store needs that name for a folder")
-            if not folder.is_dir():
-                continue
-            try:
-                probe = folder / ".write-test.tmp"
-                probe.write_bytes(b"")
-                probe.unlink()
-            except OSError as error:
-                raise ResultsError(f"cannot update {folder}: {error.strerror or error}") from None
+            if folder.is_dir():
+                check_writable(folder)
+        converting = self.folder / CONVERTING
         if (self.folder / JOURNAL).exists():
+            if self.shard_files() and not converting.exists():
+                raise ResultsError(
+                    f"{self.folder / JOURNAL}: a journal of xorlab 0.1 or 0.2 beside the shards "
+                    f"of a later release; converting it would replace {self.shards}: move the "
+                    "journal out of this folder (the shards hold its runs)"
+                )
             self._convert_journal()
+        converting.unlink(missing_ok=True)
         shards = self.shard_files() if self.shards.is_dir() else []
         names = {p.name for p in shards}
         for part in self.curves.glob("*.parquet"):  # a kill between the curves and the shard
@@ -262,9 +357,11 @@ class RunStore:
             try:
                 # every column, to verify every page's checksum now rather than at the end
                 table = pq.read_table(shard, page_checksum_verification=True)
-                problem = self._problem(shard, table)
+                problem = _shard_problem(shard, table) or _curves_problem(
+                    self.curves / shard.name, table
+                )
             except (OSError, pa.ArrowException) as error:
-                problem = f"not readable as Parquet: {error}"
+                problem = f"not readable as Parquet: {_one_line(error)}"
             if problem:
                 self._reject(shard, problem)
                 continue
@@ -272,18 +369,6 @@ class RunStore:
         self.next_sequence = max((_shard_sequence(p) for p in shards), default=-1) + 1
         self.read_seconds = time.perf_counter() - started
         return statuses
-
-    @staticmethod
-    def _problem(shard: Path, table: pa.Table) -> str | None:
-        runs = shard_runs(shard)
-        if table.num_rows != runs:
-            return f"holds {table.num_rows} runs, its name says {runs}"
-        if table["run_id"].null_count:
-            return "a run without a run_id"
-        unknown = set(table["status"].unique().to_pylist()) - set(STATUSES)
-        if unknown:
-            return f"status {sorted(map(str, unknown))[0]!r} is not one of {', '.join(STATUSES)}"
-        return None
 
     def _reject(self, shard: Path, problem: str) -> None:
         aside = self.folder / REJECTED_SHARDS
@@ -307,6 +392,7 @@ class RunStore:
         journal = Journal(self.folder)
         records = journal.records()
         pending = [next(records, None)]  # checks the journal before anything is changed
+        (self.folder / CONVERTING).touch()  # the shards are the conversion's until it is done
         for stale in self.shard_files():  # left by a conversion a kill cut short
             (self.curves / stale.name).unlink(missing_ok=True)
             stale.unlink()

@@ -28,14 +28,18 @@ def _plot(args: argparse.Namespace) -> int:
     from xorlab.errors import ResultsError
     from xorlab.render import render
     from xorlab.results import check_curves, load
+    from xorlab.store import folder_lock
 
     if not args.folder.is_dir():
         raise ResultsError(f"{args.folder}: not a results folder")
-    results = load(args.folder)
-    if not results.spec:
-        raise ResultsError(f"{args.folder}: not a results folder (no spec.toml)")
-    check_curves(args.folder, required=True)
-    written = render(args.folder, results.runs, results.summary, results.curves_of, results.spec)
+    with folder_lock(args.folder):  # a sweep writing this folder would change the tables
+        results = load(args.folder)
+        if not results.spec:
+            raise ResultsError(f"{args.folder}: not a results folder (no spec.toml)")
+        check_curves(args.folder, required=True)
+        written = render(
+            args.folder, results.runs, results.summary, results.curves_of, results.spec
+        )
     for path in written:
         print(path)
     return EXIT_OK
