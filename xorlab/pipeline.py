@@ -76,8 +76,10 @@ def check_compatible(folder: Path, spec: Spec) -> None:
     if not old_path.exists():
         return
     try:
-        old_fixed = tomllib.loads(old_path.read_text()).get("train", {})
-    except (OSError, tomllib.TOMLDecodeError):
+        old_fixed = tomllib.loads(old_path.read_text(encoding="utf-8")).get("train", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # damaged: rewritten by this sweep (run ids keep other settings' runs apart)
+    if not isinstance(old_fixed, dict):
         return
     new_fixed = spec.to_dict()["train"]
     for key, setting in SETTINGS.items():  # a spec.toml of 0.1 has none of the later settings
@@ -185,6 +187,7 @@ def _sweep_in_folder(
     """The sweep itself, under the folder's lock. Memory: the configurations of the runs to
     train, and one chunk of results, at a time; the run ids of the spec; then the tables."""
     remove_stale_temporaries(folder)
+    check_outputs(folder)
     store = RunStore(folder)
     statuses = store.open()
     configs = list(spec.space())
@@ -265,6 +268,19 @@ def _sweep_in_folder(
             f"are kept in {folder} (rerun the same command to resume)"
         )
     return report
+
+
+OUTPUTS = ("spec.toml", "meta.json", "runs.csv", "summary.csv", "report.html")
+
+
+def check_outputs(folder: Path) -> None:
+    """Refuse, before training, a folder where something other than a file holds the name of
+    a table the sweep writes at its end."""
+    for name in OUTPUTS:
+        path = folder / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            kind = "a symbolic link" if path.is_symlink() else "not a file"
+            raise ResultsError(f"{path} is {kind}; the sweep writes its {name} there: remove it")
 
 
 def _nothing(configs: list) -> Iterator[list[RunResult]]:
