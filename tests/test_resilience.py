@@ -170,15 +170,24 @@ def test_curves_of_a_chunk_without_its_shard_are_not_kept_twice(slow, tmp_path: 
 
 
 def interrupt_and_resume(
-    spec: Path, out: Path, expected: pd.DataFrame, *extra: str, within: float = 5
+    spec: Path,
+    out: Path,
+    expected: pd.DataFrame,
+    *extra: str,
+    within: float = 5,
+    stop: signal.Signals = signal.SIGINT,
 ) -> None:
-    """Ctrl-C as a terminal sends it (to the whole process group) once some runs are done:
+    """Ctrl-C as a terminal sends it (to the whole process group) once some runs are done, or
+    SIGTERM / SIGHUP to the sweep process as a service manager or a closed terminal does:
     exit 130 within seconds, no traceback, finished runs kept; a rerun completes the sweep."""
     folder = out / spec.stem
     process = start_sweep(spec, out, *extra)
     wait_for(lambda: stored_runs(folder) >= 16)
     sent = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)
+    if stop == signal.SIGINT:
+        os.killpg(process.pid, stop)
+    else:
+        os.kill(process.pid, stop)
     _, stderr = process.communicate(timeout=30)
     assert time.monotonic() - sent < within
     assert process.returncode == 130, stderr
@@ -186,16 +195,18 @@ def interrupt_and_resume(
     assert len(said) == 1, stderr  # one line: no traceback, no warning
     assert said[0].startswith("interrupted") and "resume with: python -m xorlab.sweep" in said[0]
     kept = stored_runs(folder)
-    assert 16 <= kept < len(expected)
+    assert 16 <= kept < len(expected) and not (folder / ".lock").exists()
+    assert (folder / "runs.csv").exists()  # the tables of the finished runs
     result = run_cli("xorlab.sweep", str(spec), "--out", str(out), "--no-figures")
     assert result.returncode == 0
     assert meta(folder)["runs_reused"] == kept
     pd.testing.assert_frame_equal(numbers(folder), expected)
 
 
-def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_ctrl_c_exits_130_keeps_finished_runs_and_resumes(slow, tmp_path: Path, stop) -> None:
     spec, expected, clean = slow
-    interrupt_and_resume(spec, tmp_path, expected)
+    interrupt_and_resume(spec, tmp_path, expected, stop=stop)
 
 
 @pytest.mark.parametrize("how", ["python", "swallowed"])

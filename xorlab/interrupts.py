@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from types import FrameType
 
 _pressed = False
+# The signals a command treats as Ctrl-C: finished runs kept, tables written, exit 130.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def in_import_system(frame: FrameType | None) -> bool:

@@ -4,7 +4,8 @@ import signal
 import sys
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))  # quiet until the boundary is up
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # quiet until the boundary is up
+        signal.signal(stop, lambda *_: sys.exit(130))
     from xorlab.cli.launch import launch
 
     launch("replay")

@@ -53,16 +53,22 @@ def describe_os_error(error: OSError) -> str:
     return f"{error.filename}: {error.strerror}" if error.filename else str(error)
 
 
+def _ignore_stops() -> None:
+    for stop in interrupts.STOP_SIGNALS:
+        signal.signal(stop, signal.SIG_IGN)
+
+
 def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None = None) -> int:
     """Run a command's body inside the error boundary; returns the exit status."""
     if signal.getsignal(signal.SIGINT) is launch.exit_interrupted:  # the boundary is up now
-        signal.signal(signal.SIGINT, interrupts.on_ctrl_c)
+        for stop in interrupts.STOP_SIGNALS:  # SIGTERM and SIGHUP stop as Ctrl-C does
+            signal.signal(stop, interrupts.on_ctrl_c)
     try:
         interrupts.raise_if_pressed()  # pressed while the command was imported
         status = body()
         interrupts.raise_if_pressed()  # pressed where it could not be raised at once
         if status == EXIT_INTERRUPTED:  # said so already; another Ctrl-C while exiting is quiet
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _ignore_stops()
         return status
     except XorlabError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -71,7 +77,7 @@ def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None 
         print(f"error: {describe_os_error(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while exiting is quiet
+        _ignore_stops()  # a second Ctrl-C while exiting is quiet
         hint = on_interrupt() if on_interrupt else ""
         print(f"\ninterrupted{'; ' + hint if hint else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -31,7 +31,8 @@ def exit_interrupted(signum: int, frame: FrameType | None) -> None:
 
 def launch(command: str) -> NoReturn:
     """Run xorlab.cli.<command>'s main and exit with its status."""
-    signal.signal(signal.SIGINT, exit_interrupted)
+    for stop in interrupts.STOP_SIGNALS:
+        signal.signal(stop, exit_interrupted)
     interrupts.install()
     main = importlib.import_module(f"xorlab.cli.{command}").main
     status = main()
