@@ -143,3 +143,51 @@ def test_huge_sweep_asks_for_yes(tmp_path: Path, capsys) -> None:
     assert main([str(spec), "--out", str(tmp_path / "out")]) == 2
     assert "--yes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge", "folder"])
+def test_a_spec_that_is_not_a_small_regular_file_is_refused_at_once(
+    kind: str, tmp_path: Path, capsys
+) -> None:
+    import os
+
+    path = {"device": Path("/dev/zero"), "folder": tmp_path}.get(kind, tmp_path / "spec.toml")
+    if kind == "fifo":
+        os.mkfifo(path)  # opened for reading, a FIFO without a writer would block for good
+    if kind == "huge":
+        path.write_text(GOOD + "#" * (2 << 20))
+    from tests.conftest import fails_cleanly
+
+    fails_cleanly(capsys, main, [str(path), "--dry-run"], str(path), "cannot read the sweep spec")
+
+
+def test_a_spec_with_a_byte_order_mark_is_read(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert exit_status(main, [str(path), "--dry-run"]) == 0
+    assert "2 runs" in capsys.readouterr().out
+
+
+def test_a_dry_run_of_a_huge_random_search_answers_at_once(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(
+        '[sweep]\nmethod = "random"\ntrials = 2147483647\nseeds = 1\n[params]\n'
+        'lr = {distribution = "loguniform", low = 0.001, high = 10.0}\n'
+    )
+    assert exit_status(main, [str(path), "--dry-run", "--yes"]) == 0  # would draw 2^31 trials
+    assert "up to 2,147,483,647 runs" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    fixtures = REPO / "tests" / "fixtures"
+    command = f"{sys.executable} -m xorlab.compare {fixtures / 'release01'} {fixtures / 'release02'} | head -1; exit ${{PIPESTATUS[0]}}"
+    result = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 141 and result.stderr == "", result.stderr
+    assert result.stdout.startswith("comparing 2 sweeps")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -132,13 +134,33 @@ def _did_you_mean(word: str, options: tuple[str, ...]) -> str:
     return f"{hint}allowed: {', '.join(options)}"
 
 
+MAX_SPEC_BYTES = 1 << 20
+
+
+def read_small_text(path: Path, what: str, limit: int = MAX_SPEC_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes (a byte-order mark is
+    allowed); a FIFO, a device or a huge file is a SpecError, never a hang."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise SpecError(f"{path}: cannot read the {what}: not a regular file")
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise SpecError(f"{path}: cannot read the {what}: larger than {limit:,} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"{path}: cannot read the {what}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+
+
 def load_spec(path: str | Path) -> Spec:
     """Read, check and resolve a sweep spec; raise SpecError on any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot read the sweep spec: {error}") from None
+    text = read_small_text(path, "sweep spec")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -8,6 +8,7 @@ status 130 with a line that says how to go on. A traceback means a bug in xorlab
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from xorlab.rules import shown
 EXIT_OK = 0
 EXIT_FAILED_RUNS = 1  # --fail-fast and some run failed
 EXIT_USAGE = 2  # bad input: spec, arguments, results folder, backend
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, the status of a Unix tool whose reader went away
 EXIT_INTERRUPTED = launch.EXIT_INTERRUPTED  # Ctrl-C (128 + SIGINT)
 
 
@@ -70,6 +72,9 @@ def run_command(body: Callable[[], int], on_interrupt: Callable[[], str] | None 
         if status == EXIT_INTERRUPTED:  # said so already; another Ctrl-C while exiting is quiet
             _ignore_stops()
         return status
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted; quiet, as Unix tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return EXIT_CLOSED_PIPE
     except XorlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

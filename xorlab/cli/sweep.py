@@ -150,6 +150,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _dry_run(spec) -> int:
+    from xorlab.pipeline import MAX_RUNS
+
+    if spec.max_runs > MAX_RUNS:  # counted, not drawn: a dry run answers at once
+        print(
+            f"{spec.path}: up to {spec.max_runs:,} runs ({spec.method} search, "
+            f"{len(spec.seeds)} seeds each); more than {MAX_RUNS:,}, so none is listed"
+        )
+        return EXIT_OK
     space = spec.space()
     print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
     _say_collapsed(space)
