@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from tests.conftest import read_curves, run_cli, stored_runs
-from xorlab.analysis import RUN_COLUMNS, SUMMARY_METRICS
-from xorlab.config import SETTING_NAMES
+from xorlab.analysis.tables import RUN_COLUMNS, SUMMARY_METRICS
 from xorlab.execution import chunks
-from xorlab.pipeline import run_sweep
-from xorlab.spec import RunOptions, load_spec
+from xorlab.execution.pipeline import run_sweep
+from xorlab.search.spec import RunOptions, load_spec
+from xorlab.training.config import SETTING_NAMES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

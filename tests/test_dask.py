@@ -25,7 +25,7 @@ from tests.test_resilience import (
     wait_for,
 )
 from xorlab import __version__
-from xorlab.spec import parse_spec
+from xorlab.search.spec import parse_spec
 
 pytest.importorskip("distributed")
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import REPO, exit_status
 from xorlab.cli import compare, replay, sweep
-from xorlab.config import RunConfig
-from xorlab.diagnosis import CHANCE, OUTCOMES, Evidence, diagnose
-from xorlab.engine import train_batch
-from xorlab.reference import draw_problem
+from xorlab.training.config import RunConfig
+from xorlab.training.diagnosis import CHANCE, OUTCOMES, Evidence, diagnose
+from xorlab.training.engine import train_batch
+from xorlab.training.reference import draw_problem
 
 FIXTURE = REPO / "tests" / "fixtures" / "release01"
 PDP = RunConfig(

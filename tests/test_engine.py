@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from xorlab import engine
-from xorlab.config import RunConfig
-from xorlab.engine import train_batch
-from xorlab.reference import train_reference
+from xorlab.training import engine
+from xorlab.training.config import RunConfig
+from xorlab.training.engine import train_batch
+from xorlab.training.reference import train_reference
 
 WELL_CONDITIONED = [
     RunConfig(seed=s, hidden=h, activation=a, lr=lr, epochs=400, log_every=40, loss=loss)
@@ -126,7 +126,7 @@ def test_mixed_batch_keys_are_refused() -> None:
 
 
 def test_kept_weights_are_the_reference_loops_final_parameters() -> None:
-    from xorlab.reference import backward, compute_loss, forward, make_model
+    from xorlab.training.reference import backward, compute_loss, forward, make_model
 
     config = RunConfig(seed=2, hidden=3, activation="tanh", lr=1.0, epochs=200)
     (result,) = train_batch([config], keep_weights=True)

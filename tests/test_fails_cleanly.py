@@ -423,7 +423,7 @@ def test_a_conversion_cut_short_is_done_again_without_duplicates(
     old_copy: Path, fresh02: Path, capsys
 ) -> None:
     """A kill after the journal's shards were written but before it was deleted."""
-    from xorlab.store import RunStore
+    from xorlab.storage.store import RunStore
 
     RunStore(old_copy).open()  # converts, deletes the journal...
     shutil.copy(OLD_FOLDER / "journal.jsonl", old_copy / "journal.jsonl")  # ...undone
@@ -596,11 +596,11 @@ def test_ctrl_c_at_any_moment_is_exit_130_without_a_traceback(
 
 
 def test_a_diverged_runs_nan_loss_reads_nan_in_runs_csv(tmp_path: Path) -> None:
-    from xorlab.analysis import runs_csv, runs_table
-    from xorlab.config import RunConfig
-    from xorlab.journal import result_to_record
-    from xorlab.result import RunResult, failed_result
-    from xorlab.results import read_runs
+    from xorlab.analysis.tables import runs_csv, runs_table
+    from xorlab.storage.journal import result_to_record
+    from xorlab.storage.loader import read_runs
+    from xorlab.training.config import RunConfig
+    from xorlab.training.result import RunResult, failed_result
 
     results = [
         RunResult(RunConfig(seed=0), "diverged", final_loss=float("nan"), final_accuracy=0.5),
@@ -626,7 +626,7 @@ def test_data_without_every_xor_pattern_never_count_as_solved(tmp_path: Path) ->
 
 
 def test_an_output_of_exactly_one_half_is_wrong_for_both_targets() -> None:
-    from xorlab.nn import classified_right
+    from xorlab.training.nn import classified_right
 
     outputs = np.array([0.5, 0.5, 0.4, 0.6])
     targets = np.array([0.0, 1.0, 0.0, 1.0])
@@ -634,11 +634,11 @@ def test_an_output_of_exactly_one_half_is_wrong_for_both_targets() -> None:
 
 
 def test_an_all_failed_configuration_is_said_so() -> None:
-    from xorlab.analysis import runs_table, summary_table
-    from xorlab.config import RunConfig
-    from xorlab.journal import result_to_record
-    from xorlab.report import best_sentences
-    from xorlab.result import failed_result
+    from xorlab.analysis.tables import runs_table, summary_table
+    from xorlab.storage.journal import result_to_record
+    from xorlab.training.config import RunConfig
+    from xorlab.training.result import failed_result
+    from xorlab.visualization.report import best_sentences
 
     failed = [failed_result(RunConfig(seed=s), ValueError("x")) for s in range(2)]
     (sentence,) = best_sentences(summary_table(runs_table(map(result_to_record, failed))))

@@ -162,8 +162,8 @@ def test_compare_errors_are_one_clear_line(
 
 def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
     """Ctrl-C before the first chunk finishes leaves no run: the page still renders."""
-    from xorlab.analysis import runs_table, summary_table
-    from xorlab.render import report_html
+    from xorlab.analysis.tables import runs_table, summary_table
+    from xorlab.visualization.render import report_html
 
     page = report_html(tmp_path, summary_table(runs_table([])), {"sweep": {"name": "x"}}, [])
     assert "Sweep <code>x</code>" in page
@@ -171,9 +171,9 @@ def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
 
 def test_runs_retrained_from_runs_csv_reproduce_their_numbers(sweeps: Path) -> None:
     """What decision_boundaries.png relies on: a row of runs.csv is enough to retrain its run."""
-    from xorlab.analysis import configuration_label, decision_surfaces, summary_table
-    from xorlab.config import RunConfig
-    from xorlab.engine import train_batch
+    from xorlab.analysis.tables import configuration_label, decision_surfaces, summary_table
+    from xorlab.training.config import RunConfig
+    from xorlab.training.engine import train_batch
 
     runs = pd.read_csv(sweeps / "long" / "runs.csv")
     for _, row in runs.sample(6, random_state=0).iterrows():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xorlab.config import RunConfig
-from xorlab.nn import ACTIVATIONS, LOSSES
-from xorlab.reference import backward, compute_loss, forward, make_model
+from xorlab.training.config import RunConfig
+from xorlab.training.nn import ACTIVATIONS, LOSSES
+from xorlab.training.reference import backward, compute_loss, forward, make_model
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

@@ -15,8 +15,10 @@ import pytest
 from scipy import stats
 
 from tests.conftest import REPO
+from xorlab.analysis.importance import effects, importance_sentence, marginals
+from xorlab.analysis.stats import chi2_sf
 from xorlab.cli import sweep
-from xorlab.figures import (
+from xorlab.visualization.figures import (
     MAX_PANELS,
     heatmap_axes,
     heatmap_data,
@@ -25,8 +27,6 @@ from xorlab.figures import (
     loss_bands,
     parallel_coordinates_data,
 )
-from xorlab.importance import effects, importance_sentence, marginals
-from xorlab.stats import chi2_sf
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 5, 11, 40])
@@ -334,7 +334,7 @@ def test_panels_up_to_the_limit_are_kept() -> None:
 
 
 def test_seed_points_are_every_seed_of_the_best_settings_in_its_slot() -> None:
-    from xorlab.figures import seed_points
+    from xorlab.visualization.figures import seed_points
 
     runs = settings_grid({"seed": [0, 1, 2, 3]})
     runs["run_id"] = [f"r{i}" for i in range(len(runs))]
@@ -374,7 +374,7 @@ def _dies():
 def test_a_forked_helper_draws_the_same_figures(tmp_path: Path) -> None:
     from functools import partial
 
-    from xorlab.render import FigureHelper, write_figures
+    from xorlab.visualization.render import FigureHelper, write_figures
 
     makers = {f"{c}.png": partial(_square, c) for c in ("red", "green", "blue", "black")}
     called = []
@@ -396,7 +396,7 @@ def test_a_figure_that_fails_in_the_helper_is_reported_not_fatal(
 ) -> None:
     from functools import partial
 
-    from xorlab.render import FigureHelper, write_figures
+    from xorlab.visualization.render import FigureHelper, write_figures
 
     makers = {"a.png": partial(_square, "red"), "c.png": partial(_square, "blue")}
     helper = FigureHelper.start(tmp_path, {"b.png": bad})
@@ -411,7 +411,7 @@ def test_the_report_shows_the_figures_the_helper_drew_and_no_other(tmp_path: Pat
     import shutil
 
     import xorlab
-    from xorlab.render import HELPER_FIGURES, REPORT, render
+    from xorlab.visualization.render import HELPER_FIGURES, REPORT, render
 
     spec = {"sweep": {"name": "h", "seeds": 3}, "params": {"hidden": [2, 4], "lr": [0.5, 2.0]}}
     results = xorlab.run(spec | {"train": {"epochs": 300}}, out=tmp_path)
@@ -430,7 +430,7 @@ def test_the_report_shows_the_figures_the_helper_drew_and_no_other(tmp_path: Pat
 
 
 def test_log_axes_are_labelled_in_plain_text() -> None:
-    from xorlab.figures import decade_label
+    from xorlab.visualization.figures import decade_label
 
     assert [decade_label(v) for v in (1e-4, 1.0, 10.0, 1e12)] == ["10⁻⁴", "10⁰", "10¹", "10¹²"]
     assert [decade_label(v) for v in (0.5, 2e-5, 0.0, -1.0)] == ["0.5", "2e-05", "0", "-1"]
@@ -439,8 +439,8 @@ def test_log_axes_are_labelled_in_plain_text() -> None:
 def test_a_configuration_is_found_beside_empty_integer_cells() -> None:
     """samples does not apply to data = truth_table: an Int64 column with empty cells (plot of
     such a sweep failed to draw its decision boundaries in 0.2)."""
-    from xorlab.analysis import same_configuration
-    from xorlab.config import SETTING_NAMES
+    from xorlab.analysis.tables import same_configuration
+    from xorlab.training.config import SETTING_NAMES
 
     runs = pd.DataFrame({name: [None] * 3 for name in SETTING_NAMES})
     runs["samples"] = pd.array([1000, None, 1000], dtype="Int64")

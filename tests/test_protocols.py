@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import REPO, fails_cleanly, run_cli
 from xorlab.cli import compare, plot, sweep
-from xorlab.config import RunConfig
-from xorlab.engine import train_batch
-from xorlab.reference import train_reference
-from xorlab.search import GridSearch
-from xorlab.spec import parse_spec
+from xorlab.search.spaces import GridSearch
+from xorlab.search.spec import parse_spec
+from xorlab.training.config import RunConfig
+from xorlab.training.engine import train_batch
+from xorlab.training.reference import train_reference
 
 FIXTURE = REPO / "tests" / "fixtures" / "release01"
 BASE = RunConfig(seed=1, hidden=3, activation="tanh", lr=0.5, epochs=240, log_every=20)
@@ -101,7 +101,7 @@ def test_epochs_to_solve_is_exact_whatever_the_logging() -> None:
 
 def test_a_solve_margin_is_every_output_within_it() -> None:
     """Worked by hand: the textbook protocol, evaluated epoch by epoch with the reference."""
-    from xorlab.reference import forward, make_model
+    from xorlab.training.reference import forward, make_model
 
     config = replace(BASE, **PROTOCOLS["textbook protocol"])
     result = train_reference(config)
@@ -291,7 +291,7 @@ def test_initial_weights_follow_their_published_distributions(init, layer, distr
     N(0, 2 / fan_in); fan_in of W1 is 2, of W2 the hidden size. Kolmogorov-Smirnov, fixed seeds."""
     from scipy import stats
 
-    from xorlab.reference import draw_problem
+    from xorlab.training.reference import draw_problem
 
     hidden = 3000
     values = np.concatenate(

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO, TINY_SPEC, read_curves, run_cli, stored_runs
-from xorlab.search import SpecError
-from xorlab.spec import SECTIONS, parse_spec
+from xorlab.search.spaces import SpecError
+from xorlab.search.spec import SECTIONS, parse_spec
 
 # 16 batch keys (hidden x log_every) x 24 runs: 16 chunks of a few tenths of a second each, so
 # the store grows while the sweep runs (about 3 s on 2 cores).

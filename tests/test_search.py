@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xorlab.config import RunConfig
-from xorlab.search import Distribution, GridSearch, RandomSearch, SpecError
-from xorlab.spec import load_spec, parse_spec
+from xorlab.search.spaces import Distribution, GridSearch, RandomSearch, SpecError
+from xorlab.search.spec import load_spec, parse_spec
+from xorlab.training.config import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_random_spec_resolves_to_the_same_runs(tmp_path: Path) -> None:
 
 
 def _draws(kind: str, low: float, high: float, n: int = 4000) -> np.ndarray:
-    from xorlab.search import Distribution
+    from xorlab.search.spaces import Distribution
 
     rng = np.random.default_rng(123)
     distribution = Distribution(kind, low, high)
@@ -128,7 +128,7 @@ def test_integer_distributions_reach_both_bounds_evenly() -> None:
 
 
 def test_settings_that_condition_each_other_vary_together() -> None:
-    from xorlab.search import _linked_groups
+    from xorlab.search.spaces import _linked_groups
 
     keys = ["batch_size", "hidden", "init", "init_scale", "momentum", "optimizer"]
     assert _linked_groups(keys) == [

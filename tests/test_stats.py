@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xorlab.stats import fisher_exact, wilson_interval
+from xorlab.analysis.stats import fisher_exact, wilson_interval
 
 
 def test_wilson_interval_holds_its_rate_for_every_count_up_to_1000() -> None:

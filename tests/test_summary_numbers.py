@@ -10,10 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xorlab.analysis import runs_table, summary_table
-from xorlab.config import RunConfig
-from xorlab.journal import result_to_record
-from xorlab.result import BLOWN_UP_LOSS, RunResult, failed_result, logged_epochs, summarize_curve
+from xorlab.analysis.tables import runs_table, summary_table
+from xorlab.storage.journal import result_to_record
+from xorlab.training.config import RunConfig
+from xorlab.training.result import (
+    BLOWN_UP_LOSS,
+    RunResult,
+    failed_result,
+    logged_epochs,
+    summarize_curve,
+)
 
 EPOCHS = np.array([0, 50, 100, 150, 200])
 
@@ -119,9 +125,9 @@ def test_the_runs_table_keeps_the_given_order_and_types() -> None:
 
 
 def test_decision_surfaces_show_the_best_and_worst_seed_of_the_top_configurations() -> None:
-    from xorlab.analysis import decision_surfaces
-    from xorlab.engine import train_batch
-    from xorlab.reference import forward
+    from xorlab.analysis.tables import decision_surfaces
+    from xorlab.training.engine import train_batch
+    from xorlab.training.reference import forward
 
     configs = [
         RunConfig(seed=s, hidden=3, activation="tanh", lr=lr, epochs=300)
@@ -148,7 +154,7 @@ def test_decision_surfaces_show_the_best_and_worst_seed_of_the_top_configuration
 
 
 def test_outcomes_are_counted_per_configuration() -> None:
-    from xorlab.diagnosis import Diagnosis
+    from xorlab.training.diagnosis import Diagnosis
 
     results = [_run(s, 0.5, 0.3, None) for s in range(4)] + [_run(0, 1.0, 0.01, 10)]
     for result, outcome in zip(results, ["plateau", "plateau", "slow", "other", "solved"]):
@@ -193,7 +199,7 @@ def test_a_curve_summary_by_its_defaults() -> None:
 
 
 def test_configuration_labels_put_the_activation_first() -> None:
-    from xorlab.analysis import configuration_label
+    from xorlab.analysis.tables import configuration_label
 
     row = {"hidden": 4, "activation": "tanh", "lr": 1.0, "momentum": None}
     assert configuration_label(row, ["hidden", "activation", "lr"]) == "tanh, hidden 4, lr 1"
@@ -201,7 +207,7 @@ def test_configuration_labels_put_the_activation_first() -> None:
 
 
 def test_settings_that_do_not_apply_are_blanked_row_by_row() -> None:
-    from xorlab.analysis import blank_inapplicable
+    from xorlab.analysis.tables import blank_inapplicable
 
     results = [_run(0, 0.5, 0.3, None), _run(1, 0.5, 0.3, None)]
     runs = runs_table(map(result_to_record, results))

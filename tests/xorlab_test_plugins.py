@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xorlab.nn import ACTIVATIONS, Activation
+from xorlab.training.nn import ACTIVATIONS, Activation
 
 tanh = ACTIVATIONS["tanh"]
 

@@ -21,13 +21,13 @@ from typing import Any
 import pandas as pd
 
 from xorlab.errors import SpecError
-from xorlab.results import Results, load
+from xorlab.storage.loader import Results, load
 
 __all__ = ["Results", "compare", "load", "run"]
 
 
 def _spec(spec: str | Path | Mapping[str, Any]):
-    from xorlab.spec import load_spec, parse_spec
+    from xorlab.search.spec import load_spec, parse_spec
 
     if isinstance(spec, Mapping):
         return parse_spec(spec, Path("<dict>"))
@@ -61,9 +61,9 @@ def run(
 
     Interrupted (Ctrl-C, a notebook's interrupt), it keeps the finished runs, writes their
     tables, then raises KeyboardInterrupt; the same call again resumes."""
-    from xorlab.pipeline import run_sweep
-    from xorlab.rules import check_value
-    from xorlab.spec import RUN_RULES
+    from xorlab.execution.pipeline import run_sweep
+    from xorlab.search.rules import check_value
+    from xorlab.search.spec import RUN_RULES
 
     parsed = _spec(spec)
     given = {"n_jobs": n_jobs, "backend": backend, "address": address, "timeout": timeout}
@@ -98,8 +98,8 @@ def run(
 def compare(*sweeps: str | Path | Results) -> pd.DataFrame:
     """The comparison table of two or more sweeps (results folders, runs.csv files or
     `Results`), as `python -m xorlab.compare` writes it to compare.csv."""
-    from xorlab.comparison import compare as comparison
-    from xorlab.comparison import unique_names
+    from xorlab.analysis.comparison import compare as comparison
+    from xorlab.analysis.comparison import unique_names
 
     if len(sweeps) < 2:
         raise SpecError("give at least two results folders or runs.csv files to compare")

@@ -17,7 +17,7 @@ from typing import Any
 from xorlab import interrupts
 from xorlab.cli import launch
 from xorlab.errors import XorlabError
-from xorlab.rules import shown
+from xorlab.search.rules import shown
 
 EXIT_OK = 0
 EXIT_FAILED_RUNS = 1  # --fail-fast and some run failed

@@ -25,11 +25,11 @@ from typing import Any
 
 from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
 from xorlab.cli.scale import SCALE_SPECS, scale_benchmark
-from xorlab.config import RunConfig
 from xorlab.errors import XorlabError
 from xorlab.execution.chunks import effective_workers
-from xorlab.rules import Interval
-from xorlab.spec import RUN_RULES
+from xorlab.search.rules import Interval
+from xorlab.search.spec import RUN_RULES
+from xorlab.training.config import RunConfig
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "sweeps" / "bench.toml"
 
@@ -137,7 +137,7 @@ def train_sklearn(config: RunConfig) -> float:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    from xorlab.nn import make_problem
+    from xorlab.training.nn import make_problem
 
     problem = make_problem(config.seed, config.samples, config.hidden, config.init_scale)
     activation = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}[config.activation]
@@ -165,7 +165,7 @@ def training_throughput(probe: RunConfig, repeat: int = 3, **engine_options) -> 
     """Model-epochs per second on one core for runs like `probe`: one cache-sized batch per
     activation, in-process; the best of `repeat` timings of each (as timeit does: the others
     met interference)."""
-    from xorlab.engine import runs_per_batch, train_batch
+    from xorlab.training.engine import runs_per_batch, train_batch
 
     total_time, total = 0.0, 0
     for activation in ("sigmoid", "tanh", "relu"):
@@ -257,8 +257,8 @@ def build_parser() -> Parser:
 def _bench(args) -> int:
     from joblib import cpu_count
 
-    from xorlab.reference import train_reference
-    from xorlab.spec import load_spec
+    from xorlab.search.spec import load_spec
+    from xorlab.training.reference import train_reference
 
     if args.scale:
         scale_benchmark(*args.scale_specs, args.n_jobs, args.out)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
-from xorlab.rules import Interval
+from xorlab.search.rules import Interval
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 def _compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from xorlab.comparison import compare, comparison_figure, outcome_counts, unique_names
-    from xorlab.config import format_value
+    from xorlab.analysis.comparison import compare, comparison_figure, outcome_counts, unique_names
     from xorlab.errors import SpecError
-    from xorlab.figures import DPI
-    from xorlab.results import load
-    from xorlab.store import write_with
+    from xorlab.storage.loader import load
+    from xorlab.storage.store import write_with
+    from xorlab.training.config import format_value
+    from xorlab.visualization.figures import DPI
 
     if len(args.sweeps) < 2:
         raise SpecError("give at least two results folders or runs.csv files to compare")

@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plot(args: argparse.Namespace) -> int:
     from xorlab.errors import ResultsError
-    from xorlab.render import render
-    from xorlab.results import check_curves, load
-    from xorlab.store import folder_lock
+    from xorlab.storage.loader import check_curves, load
+    from xorlab.storage.store import folder_lock
+    from xorlab.visualization.render import render
 
     if not args.folder.is_dir():
         raise ResultsError(f"{args.folder}: not a results folder")

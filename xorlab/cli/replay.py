@@ -52,11 +52,11 @@ def find_run(run_ids: list[str], wanted: str) -> str:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from xorlab.config import RunConfig, format_value
-    from xorlab.engine import train_batch
-    from xorlab.results import load
-    from xorlab.store import write_with
-    from xorlab.story import run_story, story_figure
+    from xorlab.storage.loader import load
+    from xorlab.storage.store import write_with
+    from xorlab.training.config import RunConfig, format_value
+    from xorlab.training.engine import train_batch
+    from xorlab.visualization.story import run_story, story_figure
 
     results = load(args.folder)
     runs = results.runs

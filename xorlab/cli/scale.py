@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xorlab.errors import XorlabError
-from xorlab.spec import load_spec
+from xorlab.search.spec import load_spec
 
 SCALE_SPECS = Path(__file__).resolve().parents[2] / "sweeps" / "scale"
 MB = 2**20
@@ -33,7 +33,7 @@ def folder_size(folder: Path) -> int:
 def stored_runs(folder: Path) -> int:
     """Runs stored so far, from the shard names (each names its run count), without opening
     them; a folder of an older release counts its journal's lines."""
-    from xorlab.store import SHARDS, shard_runs
+    from xorlab.storage.store import SHARDS, shard_runs
 
     count = sum(shard_runs(shard) or 0 for shard in (folder / SHARDS).glob("*.parquet"))
     journal = folder / "journal.jsonl"

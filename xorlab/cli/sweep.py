@@ -20,7 +20,7 @@ from xorlab.cli.base import (
 
 def _settings_help() -> str:
     """The training settings a spec may sweep ([params]) or fix ([train]), with defaults."""
-    from xorlab.config import SETTINGS
+    from xorlab.training.config import SETTINGS
 
     lines = ["training settings ([params] to sweep, [train] to fix; default in brackets):"]
     for name, setting in SETTINGS.items():
@@ -30,7 +30,7 @@ def _settings_help() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from xorlab.execution import BACKENDS
-    from xorlab.spec import RUN_RULES
+    from xorlab.search.spec import RUN_RULES
 
     parser = Parser(
         prog="python -m xorlab.sweep",
@@ -109,8 +109,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from joblib import cpu_count
 
     from xorlab.errors import SpecError
-    from xorlab.pipeline import check_size, run_sweep
-    from xorlab.spec import load_spec
+    from xorlab.execution.pipeline import check_size, run_sweep
+    from xorlab.search.spec import load_spec
 
     interrupts.raise_if_pressed()  # pressed while the libraries were imported
     spec = load_spec(args.spec)
@@ -150,7 +150,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _dry_run(spec) -> int:
-    from xorlab.pipeline import MAX_RUNS
+    from xorlab.execution.pipeline import MAX_RUNS
 
     if spec.max_runs > MAX_RUNS:  # counted, not drawn: a dry run answers at once
         print(
@@ -171,7 +171,7 @@ def _dry_run(spec) -> int:
 
 def _say_collapsed(space) -> None:
     """Say which settings that do not apply made grid combinations collapse."""
-    from xorlab.config import SETTINGS
+    from xorlab.training.config import SETTINGS
 
     for keys, combinations, distinct in getattr(space, "collapsed", ()):
         why = "; ".join(
@@ -214,7 +214,7 @@ def _finish(report, args) -> int:
     if len(report.store_problems) > 5:
         print(f"note: ... and {len(report.store_problems) - 5} more", file=sys.stderr)
     if report.summary is not None and len(report.summary):
-        from xorlab.report import best_table
+        from xorlab.visualization.report import best_table
 
         print(best_table(report.summary))
     print(

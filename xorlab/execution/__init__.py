@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from xorlab.config import RunConfig
-from xorlab.result import RunResult
+from xorlab.training.config import RunConfig
+from xorlab.training.result import RunResult
 
 Execute = Callable[[list[RunConfig]], Iterator[list[RunResult]]]
 

@@ -14,9 +14,9 @@ from itertools import groupby
 
 from joblib import cpu_count
 
-from xorlab.config import RunConfig
-from xorlab.engine import runs_per_batch, train_batch
-from xorlab.result import RunResult, failed_result
+from xorlab.training.config import RunConfig
+from xorlab.training.engine import runs_per_batch, train_batch
+from xorlab.training.result import RunResult, failed_result
 
 CHUNKS_PER_WORKER = 4  # enough for load balance and a moving progress bar
 MIN_CHUNK_RUNS = 64  # smaller batches lose throughput to per-epoch numpy call overhead

@@ -28,11 +28,11 @@ from collections.abc import Iterator
 from concurrent.futures import CancelledError
 
 from xorlab import __version__
-from xorlab.config import RunConfig
 from xorlab.errors import BackendError
 from xorlab.execution import Execute, RunOptions
 from xorlab.execution.chunks import effective_workers, make_chunks, train_chunk
-from xorlab.result import RunResult, failed_result
+from xorlab.training.config import RunConfig
+from xorlab.training.result import RunResult, failed_result
 
 LOCAL_ALLOWED_FAILURES = 1  # a task that killed its worker twice is bad (the default is 3)
 POLL_SECONDS = 1.0  # how often a wait for results checks that the cluster still has workers

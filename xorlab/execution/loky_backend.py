@@ -19,10 +19,10 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 
-from xorlab.config import RunConfig
 from xorlab.execution import Execute, RunOptions
 from xorlab.execution.chunks import effective_workers, make_chunks, train_chunk
-from xorlab.result import RunResult, failed_result
+from xorlab.training.config import RunConfig
+from xorlab.training.result import RunResult, failed_result
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES, format_value
+from xorlab.training.config import SETTING_NAMES, format_value
 
 
 def varying_settings(summary: pd.DataFrame) -> list[str]:
@@ -95,8 +95,8 @@ def failure_sentences(runs: pd.DataFrame, summary: pd.DataFrame, limit: int = 6)
     of them did and what would likely help, e.g. "sigmoid, hidden 4, lr 0.1: 10/10 runs are
     still on the chance plateau after 3000 epochs (and still improving slowly): more epochs, a
     larger lr or a larger init_scale would help"."""
-    from xorlab.analysis import configuration_label, same_configuration
-    from xorlab.diagnosis import FAILURES
+    from xorlab.analysis.tables import configuration_label, same_configuration
+    from xorlab.training.diagnosis import FAILURES
 
     settings = varying_settings(summary)
     counts = summary[[f"outcome_{name}" for name in FAILURES]]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from xorlab.config import RunConfig
-from xorlab.nn import (
+from xorlab.training.config import RunConfig
+from xorlab.training.nn import (
     ACTIVATIONS,
     ADAM_BETA2,
     ADAM_EPS,
@@ -22,7 +22,7 @@ from xorlab.nn import (
     shuffle_generator,
     sigmoid,
 )
-from xorlab.result import RunResult, logged_epochs, summarize_curve
+from xorlab.training.result import RunResult, logged_epochs, summarize_curve
 
 
 def make_model(

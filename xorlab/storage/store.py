@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xorlab.config import SETTINGS, run_ids_of
 from xorlab.errors import FolderLocked, ResultsError
-from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
+from xorlab.training.config import SETTINGS, run_ids_of
+from xorlab.training.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
 LOCK = ".lock"
 SHARDS = "shards"
@@ -328,7 +328,7 @@ class RunStore:
     def open(self) -> dict[str, str]:
         """Prepare the store (see the class docstring); returns run_id -> status of every stored
         run. Fails early, with a ResultsError, if the store cannot be written to."""
-        from xorlab.journal import JOURNAL
+        from xorlab.storage.journal import JOURNAL
 
         started = time.perf_counter()
         check_no_links(self.folder)
@@ -387,7 +387,7 @@ class RunStore:
         of one batch), then delete the journal: a kill half way leaves the journal, and the
         next run converts it again over the same names. A run recorded twice keeps its later
         record, as in the journal (later shards, and later rows, win)."""
-        from xorlab.journal import JOURNAL, Journal
+        from xorlab.storage.journal import JOURNAL, Journal
 
         journal = Journal(self.folder)
         records = journal.records()

@@ -18,10 +18,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from xorlab import interrupts
-from xorlab.analysis import MAX_CATEGORIES, configuration_label, decision_surfaces
-from xorlab.config import SETTING_NAMES
+from xorlab.analysis.importance import (
+    TOP_PAIRS,
+    effects_and_marginals,
+    importance_sentence,
+    seeds_per_configuration,
+    swept_settings,
+)
+from xorlab.analysis.tables import MAX_CATEGORIES, configuration_label, decision_surfaces
 from xorlab.errors import ResultsError
-from xorlab.figures import (
+from xorlab.storage.store import write_text, write_with
+from xorlab.training.config import SETTING_NAMES
+from xorlab.visualization.figures import (
     DPI,
     PNG,
     CurvesOf,
@@ -41,15 +49,7 @@ from xorlab.figures import (
     seed_points,
     seeds_figure,
 )
-from xorlab.importance import (
-    TOP_PAIRS,
-    effects_and_marginals,
-    importance_sentence,
-    seeds_per_configuration,
-    swept_settings,
-)
-from xorlab.report import best_sentences, failure_sentences, varying_settings
-from xorlab.store import write_text, write_with
+from xorlab.visualization.report import best_sentences, failure_sentences, varying_settings
 
 REPORT = "report.html"
 IMPORTANCE = "importance.csv"
@@ -356,7 +356,7 @@ def importance_tables(
     runs: pd.DataFrame, swept: Sequence[str], sampled: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The effects and marginals tables of the swept settings (`sampled` ones binned), and the
-    seeds per configuration (see xorlab.importance)."""
+    seeds per configuration (see xorlab.analysis.importance)."""
     settings = swept_settings(runs, swept)
     # a random search's cells mix the other settings' values: its pairs would be confounded
     pairs = 0 if sampled else TOP_PAIRS

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from xorlab.analysis import MAX_CATEGORIES
-from xorlab.config import SETTINGS, format_value
-from xorlab.stats import chi2_sf, wilson_interval
+from xorlab.analysis.stats import chi2_sf, wilson_interval
+from xorlab.analysis.tables import MAX_CATEGORIES
+from xorlab.training.config import SETTINGS, format_value
 
 BINS = 5  # quantile bins of a numeric setting with more than MAX_CATEGORIES values
 TOP_PAIRS = 3  # interactions kept: the strongest

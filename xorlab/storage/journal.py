@@ -1,6 +1,6 @@
 """The journal of folders written by xorlab 0.1 and 0.2: one JSON line per finished run.
 
-Later releases store runs as Parquet shards (`xorlab.store.RunStore`); a folder that still has a
+Later releases store runs as Parquet shards (`xorlab.storage.store.RunStore`); a folder that still has a
 journal is converted on first use. The journal is checked as it always was: a torn last line
 (from a kill mid-write) is cut, a line that is not a whole record is moved to
 journal.rejected.jsonl (reported once; its run is trained again).
@@ -15,10 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from xorlab.config import SETTING_NAMES, RunConfig
-from xorlab.diagnosis import OUTCOMES
 from xorlab.errors import ResultsError
-from xorlab.result import DIAGNOSIS, METRICS, STATUSES, RunResult
+from xorlab.training.config import SETTING_NAMES, RunConfig
+from xorlab.training.diagnosis import OUTCOMES
+from xorlab.training.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
 JOURNAL = "journal.jsonl"
 

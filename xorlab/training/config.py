@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from xorlab.nn import (
+from xorlab.search.rules import Interval, Options, Rule, check_value
+from xorlab.training.nn import (
     ACTIVATIONS,
     DATA,
     DTYPES,
@@ -20,7 +21,6 @@ from xorlab.nn import (
     OPTIMIZERS,
     TRUTH_TABLE,
 )
-from xorlab.rules import Interval, Options, Rule, check_value
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from xorlab.config import SETTINGS, coerce
 from xorlab.errors import SpecError
 from xorlab.execution import BACKENDS, RunOptions
-from xorlab.rules import (
+from xorlab.search.rules import (
     Address,
     FolderName,
     Interval,
@@ -33,7 +32,8 @@ from xorlab.rules import (
     is_int,
     shown,
 )
-from xorlab.search import INTEGER_KINDS, SAMPLERS, Distribution, GridSearch, RandomSearch
+from xorlab.search.spaces import INTEGER_KINDS, SAMPLERS, Distribution, GridSearch, RandomSearch
+from xorlab.training.config import SETTINGS, coerce
 
 METHODS = ("grid", "random")
 SECTIONS: dict[str, tuple[str, ...]] = {

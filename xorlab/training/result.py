@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from xorlab.config import RunConfig
-from xorlab.diagnosis import Diagnosis
+from xorlab.training.config import RunConfig
+from xorlab.training.diagnosis import Diagnosis
 
 STATUSES = ("ok", "diverged", "failed")  # a run trained, blew up, or raised
 BLOWN_UP_LOSS = 1e3  # chance is ln 2 = 0.69; a final loss past this means the run blew up

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from xorlab.config import SETTINGS, RunConfig, applicable, coerce
 from xorlab.errors import SpecError
+from xorlab.training.config import SETTINGS, RunConfig, applicable, coerce
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from xorlab.config import RunConfig
-from xorlab.diagnosis import PATTERN_NAMES
-from xorlab.engine import PATTERN_Y
-from xorlab.figures import log_scale
-from xorlab.nn import ACTIVATIONS, LOSSES, sigmoid
-from xorlab.reference import draw_problem
-from xorlab.result import RunResult
+from xorlab.training.config import RunConfig
+from xorlab.training.diagnosis import PATTERN_NAMES
+from xorlab.training.engine import PATTERN_Y
+from xorlab.training.nn import ACTIVATIONS, LOSSES, sigmoid
+from xorlab.training.reference import draw_problem
+from xorlab.training.result import RunResult
+from xorlab.visualization.figures import log_scale
 
 PATTERNS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SNAPSHOTS = 4  # epochs at which the learned function is drawn

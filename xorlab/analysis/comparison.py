@@ -13,9 +13,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES, format_value
-from xorlab.diagnosis import OUTCOMES
-from xorlab.stats import fisher_exact
+from xorlab.analysis.stats import fisher_exact
+from xorlab.training.config import SETTING_NAMES, format_value
+from xorlab.training.diagnosis import OUTCOMES
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -103,7 +103,7 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     """Difference heatmaps (later sweep minus first) over hidden x lr, one panel per activation."""
     from matplotlib.figure import Figure
 
-    from xorlab.figures import heatmap_axes
+    from xorlab.visualization.figures import heatmap_axes
 
     common = table[table["present_in"] == "all"]
     cells = heatmap_axes(keys, {k: common[k].nunique(dropna=False) for k in keys})

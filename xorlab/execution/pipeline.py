@@ -25,12 +25,10 @@ from typing import Any
 import numpy as np
 
 from xorlab import __version__, interrupts
-from xorlab.config import SETTING_NAMES, SETTINGS
 from xorlab.errors import BackendError, ResultsError, SpecError
 from xorlab.execution import RunOptions, open_backend
-from xorlab.result import RunResult
-from xorlab.spec import Spec, to_toml
-from xorlab.store import (
+from xorlab.search.spec import Spec, to_toml
+from xorlab.storage.store import (
     LOCK,
     RunStore,
     check_writable,
@@ -39,6 +37,8 @@ from xorlab.store import (
     write_text,
     write_with,
 )
+from xorlab.training.config import SETTING_NAMES, SETTINGS
+from xorlab.training.result import RunResult
 
 MAX_RUNS = 1_000_000
 # Up to this many runs, the end of a sweep is quick: runs.csv's lines are formatted and the
@@ -239,7 +239,7 @@ def _sweep_in_folder(
             report.runs_trained = store.stored_since(first_shard)
         preload.join()
     del todo
-    from xorlab.analysis import runs_table
+    from xorlab.analysis.tables import runs_table
 
     try:  # a Ctrl-C from here on: every run is stored, a rerun writes the outputs
         if appended is None or not _every_run(appended, len(run_ids)):  # interrupted
@@ -302,7 +302,7 @@ def _every_run(tables: list, runs: int) -> bool:
 def _with_csv_lines(lines: dict[str, str] | None, shard) -> dict[str, str] | None:
     """`lines` with the runs.csv lines of a stored chunk's runs (`shard`: its table), or None
     once a chunk cannot be written a line at a time."""
-    from xorlab.analysis import csv_lines, runs_table
+    from xorlab.analysis.tables import csv_lines, runs_table
 
     if lines is None:
         return None
@@ -311,7 +311,7 @@ def _with_csv_lines(lines: dict[str, str] | None, shard) -> dict[str, str] | Non
 
 
 def _import_output_modules() -> None:
-    import xorlab.render  # noqa: F401  (pandas, matplotlib)
+    import xorlab.visualization.render  # noqa: F401  (pandas, matplotlib)
 
 
 def write_outputs(
@@ -326,9 +326,9 @@ def write_outputs(
     spec's stored runs (in the spec's order); with `fork`, a forked helper draws some of the
     figures while this process writes the tables and draws the rest. `lines`: every run's
     line of runs.csv (see `analysis.csv_lines`), if formatted already."""
-    from xorlab.analysis import runs_csv, summary_table
-    from xorlab.render import render
-    from xorlab.results import curves_reader
+    from xorlab.analysis.tables import runs_csv, summary_table
+    from xorlab.storage.loader import curves_reader
+    from xorlab.visualization.render import render
 
     summary = summary_table(runs)
 

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xorlab.config import SETTING_NAMES, SETTINGS, format_value
-from xorlab.diagnosis import OUTCOMES
-from xorlab.result import DIAGNOSIS, METRICS
-from xorlab.stats import wilson_interval
+from xorlab.analysis.stats import wilson_interval
+from xorlab.training.config import SETTING_NAMES, SETTINGS, format_value
+from xorlab.training.diagnosis import OUTCOMES
+from xorlab.training.result import DIAGNOSIS, METRICS
 
 MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
 RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS, *DIAGNOSIS)
@@ -171,9 +171,9 @@ def decision_surfaces(
     stored); the numbers are the ones in runs.csv. Columns: configuration, seed, which, x0, x1,
     output.
     """
-    from xorlab.config import RunConfig
-    from xorlab.engine import train_batch
-    from xorlab.reference import forward
+    from xorlab.training.config import RunConfig
+    from xorlab.training.engine import train_batch
+    from xorlab.training.reference import forward
 
     grid = np.linspace(-0.5, 1.5, resolution)
     x0, x1 = np.meshgrid(grid, grid)

@@ -20,11 +20,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xorlab.analysis import blank_inapplicable, summary_table
-from xorlab.config import SETTINGS
+from xorlab.analysis.tables import blank_inapplicable, summary_table
 from xorlab.errors import ResultsError
-from xorlab.result import DIAGNOSIS, STATUSES
-from xorlab.store import CURVE_SCHEMA, CURVES, SHARDS
+from xorlab.storage.store import CURVE_SCHEMA, CURVES, SHARDS
+from xorlab.training.config import SETTINGS
+from xorlab.training.result import DIAGNOSIS, STATUSES
 
 RUNS = "runs.csv"
 OLD_CURVES = "curves.csv"  # written by 0.1 and 0.2
@@ -243,8 +243,8 @@ class Results:
     def figure(self, name: str):
         """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
         as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
-        from xorlab.figures import drawn
-        from xorlab.render import figure_makers
+        from xorlab.visualization.figures import drawn
+        from xorlab.visualization.render import figure_makers
 
         makers = figure_makers(self.runs, self.summary, self.curves_of, self.spec)
         file_name = name if name.endswith(".png") else f"{name}.png"

@@ -1,7 +1,7 @@
 """Comparison figures from the tidy tables (matplotlib, headless, no pyplot state).
 
 Each plotting function takes DataFrames and an optional Axes, returns the Axes, and never shows
-anything (`xorlab.render` picks and saves the set for a results folder). Colors per activation
+anything (`xorlab.visualization.render` picks and saves the set for a results folder). Colors per activation
 are the same in every figure.
 """
 
@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter, NullLocator
 
-from xorlab.config import SETTING_NAMES, format_value
+from xorlab.training.config import SETTING_NAMES, format_value
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -668,7 +668,7 @@ SLICES_PER_ROW = 4
 
 
 def importance_figure(effects: pd.DataFrame, marginals: pd.DataFrame) -> Figure | None:
-    """Which settings matter (the tables of `xorlab.importance`): the share of the variation in
+    """Which settings matter (the tables of `xorlab.analysis.importance`): the share of the variation in
     solve rate each setting and the strongest pairs explain (hatched: within seed noise), and
     below, the solve rate at each value of every setting with its 95% interval."""
     if effects.empty:

@@ -34,9 +34,9 @@ from itertools import groupby
 
 import numpy as np
 
-from xorlab.config import RunConfig
-from xorlab.diagnosis import CHANCE, TAIL, Evidence, diagnose
-from xorlab.nn import (
+from xorlab.training.config import RunConfig
+from xorlab.training.diagnosis import CHANCE, TAIL, Evidence, diagnose
+from xorlab.training.nn import (
     ACTIVATIONS,
     ADAM_BETA2,
     ADAM_EPS,
@@ -48,7 +48,7 @@ from xorlab.nn import (
     shuffle_generator,
     sigmoid,
 )
-from xorlab.result import RunResult, logged_epochs, summarize_curve
+from xorlab.training.result import RunResult, logged_epochs, summarize_curve
 
 # XOR targets of the 4 input patterns (x0, x1) in the order 00, 01, 10, 11.
 PATTERN_Y = np.array([0.0, 1.0, 1.0, 0.0])
