@@ -85,7 +85,8 @@ def truncate(path_of):
     def damage(folder, outside, draw):
         path = path_of(folder, draw)
         data = path.read_bytes()
-        path.write_bytes(data[: draw(st.integers(0, len(data) - 1))])
+        if data:  # an earlier damage may have emptied it
+            path.write_bytes(data[: draw(st.integers(0, len(data) - 1))])
 
     damage.__name__ = f"truncate_{path_of.__name__.strip('_')}"
     return damage
@@ -95,6 +96,8 @@ def flip(path_of):
     def damage(folder, outside, draw):
         path = path_of(folder, draw)
         data = bytearray(path.read_bytes())
+        if not data:
+            return
         offset = draw(st.integers(0, len(data) - 1))
         data[offset] ^= draw(st.integers(1, 255))
         path.write_bytes(bytes(data))
