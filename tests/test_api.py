@@ -132,3 +132,21 @@ except KeyboardInterrupt as error:
     assert json.loads((folder / "meta.json").read_text())["interrupted"] is True
     results = xorlab.run(SLOW_SPEC, out=tmp_path, n_jobs=2, figures=False)
     assert results.meta["runs_reused"] == kept and len(results.runs) == SLOW_RUNS
+
+
+def test_curves_of_takes_any_iterable_of_run_ids_but_not_one_string(tmp_path) -> None:
+    import pytest
+
+    import xorlab
+    from tests.conftest import TINY_SPEC
+
+    results = xorlab.run(TINY_SPEC, tmp_path, n_jobs=1, figures=False)
+    two = results.runs["run_id"].head(2)
+    expected = results.curves_of(two.tolist())
+    assert set(expected["run_id"]) == set(two) and len(expected) == 2 * 7
+    assert results.curves_of(two).equals(expected)  # a column of the runs table
+    assert results.curves_of(iter(two)).equals(expected)
+    with pytest.raises(xorlab.XorlabError, match="not one string"):
+        results.curves_of(two.iloc[0])
+    _ = results.curves  # cached: the same rows, not every run's
+    assert len(results.curves_of(two)) == len(expected)

@@ -33,6 +33,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def program(command: str) -> str:
+    """How the user started `command`: its console script (xorlab-sweep) or python -m."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return script if script == f"xorlab-{command}" else f"python -m xorlab.{command}"
+
+
 def checked(rule: Any, kind: type) -> Callable[[str], Any]:
     """An argparse type: the text as `kind`, accepted by `rule` (a settings-style rule with
     `accepts` and `allowed`), else an argparse error that says what is allowed."""

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
+from xorlab.cli.base import EXIT_OK, Parser, checked, program, run_command
 from xorlab.cli.scale import SCALE_SPECS, scale_benchmark
 from xorlab.errors import XorlabError
 from xorlab.execution.chunks import effective_workers
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m xorlab.bench", description=__doc__.split("\n")[0])
+    parser = Parser(prog=program("bench"), description=__doc__.split("\n")[0])
     parser.add_argument(
         "--spec",
         type=Path,
@@ -302,7 +302,7 @@ def _bench(args) -> int:
         )
     except ImportError:
         print(
-            "scikit-learn not installed (pip install 'xorlab[bench]' to compare with MLPClassifier)"
+            'scikit-learn not installed (pip install -e ".[bench]" to compare with MLPClassifier)'
         )
     print(
         "training only, one core, model-epochs/s (cache-sized batch per activation, "

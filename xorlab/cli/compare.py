@@ -12,12 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import EXIT_OK, Parser, checked, run_command
+from xorlab.cli.base import EXIT_OK, Parser, checked, program, run_command
 from xorlab.search.rules import Interval
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m xorlab.compare", description=__doc__.split("\n")[0])
+    parser = Parser(prog=program("compare"), description=__doc__.split("\n")[0])
     parser.add_argument(
         "sweeps",
         nargs="+",

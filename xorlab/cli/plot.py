@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import EXIT_OK, Parser, run_command
+from xorlab.cli.base import EXIT_OK, Parser, program, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m xorlab.plot", description=__doc__.split(" -- ")[1])
+    parser = Parser(prog=program("plot"), description=__doc__.split(" -- ")[1])
     parser.add_argument(
         "folder",
         type=Path,

@@ -14,11 +14,11 @@ import math
 import sys
 from pathlib import Path
 
-from xorlab.cli.base import EXIT_FAILED_RUNS, EXIT_OK, Parser, run_command
+from xorlab.cli.base import EXIT_FAILED_RUNS, EXIT_OK, Parser, program, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m xorlab.replay", description=__doc__.split(" -- ")[1])
+    parser = Parser(prog=program("replay"), description=__doc__.split(" -- ")[1])
     parser.add_argument("folder", type=Path, metavar="RESULTS_DIR", help="a results folder")
     parser.add_argument(
         "run_id", metavar="RUN_ID", help="a run_id of runs.csv, or its first characters"

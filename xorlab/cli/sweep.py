@@ -14,6 +14,7 @@ from xorlab.cli.base import (
     EXIT_OK,
     Parser,
     checked,
+    program,
     run_command,
 )
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     from xorlab.search.spec import RUN_RULES
 
     parser = Parser(
-        prog="python -m xorlab.sweep",
+        prog=program("sweep"),
         description="Train every run of a TOML sweep spec and write tables, curves and figures\n"
         "to OUT/<name>/. Rerunning resumes: finished runs are kept, only missing ones train.",
         epilog=_settings_help(),
@@ -220,9 +221,12 @@ def _finish(report, args) -> int:
     print(
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )
-    print(
-        f"results in {report.folder}/ (report.html, runs.csv, summary.csv, curves.parquet, figures/)"
-    )
+    written = ["runs.csv", "summary.csv", "curves.parquet"]
+    if (report.folder / "report.html").is_file():
+        written.insert(0, "report.html")
+    if not args.no_figures and not report.interrupted:
+        written.append("figures/")
+    print(f"results in {report.folder}/ ({', '.join(written)})")
     print(
         f"status: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, {counts.get('failed', 0)} failed"
     )

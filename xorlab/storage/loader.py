@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -234,8 +234,16 @@ class Results:
         """Every run's logged loss and accuracy, long format (the runs of this table only)."""
         return read_curves(self.folder, self.runs["run_id"].tolist())
 
-    def curves_of(self, run_ids: Collection[str]) -> pd.DataFrame:
-        """The curves of the given runs (read from disk, unless `curves` was read already)."""
+    def curves_of(self, run_ids: Iterable[str]) -> pd.DataFrame:
+        """The curves of the given runs, any iterable of run ids (a list, a column of `runs`),
+        read from disk unless `curves` was read already."""
+        if isinstance(run_ids, str | bytes):
+            raise ResultsError(
+                f"curves_of takes a list of run ids, not one string: curves_of([{run_ids!r}])"
+            )
+        run_ids = list(run_ids)
+        if not all(isinstance(run_id, str) for run_id in run_ids):
+            raise ResultsError("curves_of takes run ids, strings such as '5126c4d71a9b'")
         if "curves" in self.__dict__:
             return self.curves[self.curves["run_id"].isin(set(run_ids))]
         return read_curves(self.folder, run_ids)
