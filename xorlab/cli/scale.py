@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xorlab.cli.measure import failed_sweep, run_sweep_process
 from xorlab.errors import XorlabError
 from xorlab.search.spec import load_spec
 
@@ -62,7 +63,6 @@ def _meta(folder: Path) -> dict[str, Any]:
 
 def scale_benchmark(small: Path, large: Path, n_jobs: int, out: Path | None) -> None:
     """Run both parts and print their figures (see the module's docstring)."""
-    from xorlab.cli.bench import _failed, run_sweep_process
 
     flags = ("--no-progress", "--n-jobs", str(n_jobs))
     with tempfile.TemporaryDirectory() as scratch:
@@ -71,7 +71,7 @@ def scale_benchmark(small: Path, large: Path, n_jobs: int, out: Path | None) -> 
         folder = parent / spec.name
         run = run_sweep_process(small, parent, "--fresh", *flags)
         if run["returncode"] != 0:
-            raise _failed(small, run)
+            raise failed_sweep(small, run)
         tail = run["exited"] - last_stored(folder)
         size = folder_size(folder)
         print(f"{len(spec.space()):,}-run sweep ({small.name}): {run['seconds']:.1f} s wall")
@@ -96,7 +96,7 @@ def scale_benchmark(small: Path, large: Path, n_jobs: int, out: Path | None) -> 
             raise XorlabError(f"{large} finished before it could be killed half way")
         second = run_sweep_process(large, parent, "--yes", *flags)
         if second["returncode"] != 0:
-            raise _failed(large, second)
+            raise failed_sweep(large, second)
         wall = time.perf_counter() - start
         meta = _meta(folder)
         trained, reused = meta.get("runs_trained", -1), meta.get("runs_reused", -1)
