@@ -18,15 +18,15 @@ from tests.conftest import REPO
 from xorlab.analysis.importance import effects, importance_sentence, marginals
 from xorlab.analysis.stats import chi2_sf
 from xorlab.cli import sweep
-from xorlab.visualization.figures import (
+from xorlab.visualization.curves import loss_bands
+from xorlab.visualization.heatmap import (
     MAX_PANELS,
     heatmap_axes,
     heatmap_data,
     heatmap_figure,
     heatmap_layout,
-    loss_bands,
-    parallel_coordinates_data,
 )
+from xorlab.visualization.random_search import parallel_coordinates_data
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 5, 11, 40])
@@ -334,7 +334,7 @@ def test_panels_up_to_the_limit_are_kept() -> None:
 
 
 def test_seed_points_are_every_seed_of_the_best_settings_in_its_slot() -> None:
-    from xorlab.visualization.figures import seed_points
+    from xorlab.visualization.curves import seed_points
 
     runs = settings_grid({"seed": [0, 1, 2, 3]})
     runs["run_id"] = [f"r{i}" for i in range(len(runs))]
@@ -430,7 +430,7 @@ def test_the_report_shows_the_figures_the_helper_drew_and_no_other(tmp_path: Pat
 
 
 def test_log_axes_are_labelled_in_plain_text() -> None:
-    from xorlab.visualization.figures import decade_label
+    from xorlab.visualization.style import decade_label
 
     assert [decade_label(v) for v in (1e-4, 1.0, 10.0, 1e12)] == ["10⁻⁴", "10⁰", "10¹", "10¹²"]
     assert [decade_label(v) for v in (0.5, 2e-5, 0.0, -1.0)] == ["0.5", "2e-05", "0", "-1"]

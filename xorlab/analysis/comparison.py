@@ -103,7 +103,7 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     """Difference heatmaps (later sweep minus first) over hidden x lr, one panel per activation."""
     from matplotlib.figure import Figure
 
-    from xorlab.visualization.figures import heatmap_axes
+    from xorlab.visualization.heatmap import heatmap_axes
 
     common = table[table["present_in"] == "all"]
     cells = heatmap_axes(keys, {k: common[k].nunique(dropna=False) for k in keys})

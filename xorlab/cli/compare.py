@@ -51,7 +51,7 @@ def _compare(args: argparse.Namespace) -> int:
     from xorlab.storage.loader import load
     from xorlab.storage.store import write_with
     from xorlab.training.config import format_value
-    from xorlab.visualization.figures import DPI
+    from xorlab.visualization.style import DPI
 
     if len(args.sweeps) < 2:
         raise SpecError("give at least two results folders or runs.csv files to compare")

@@ -251,8 +251,8 @@ class Results:
     def figure(self, name: str):
         """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
         as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
-        from xorlab.visualization.figures import drawn
         from xorlab.visualization.render import figure_makers
+        from xorlab.visualization.style import drawn
 
         makers = figure_makers(self.runs, self.summary, self.curves_of, self.spec)
         file_name = name if name.endswith(".png") else f"{name}.png"

@@ -29,27 +29,18 @@ from xorlab.analysis.tables import MAX_CATEGORIES, configuration_label, decision
 from xorlab.errors import ResultsError
 from xorlab.storage.store import write_text, write_with
 from xorlab.training.config import SETTING_NAMES
-from xorlab.visualization.figures import (
-    DPI,
-    PNG,
-    CurvesOf,
-    decision_boundaries_figure,
-    drawn,
-    heatmap_data,
-    heatmap_figure,
-    heatmap_layout,
-    importance_figure,
-    loss_bands,
-    loss_curves_figure,
-    outcome_figure,
-    outcome_shares,
+from xorlab.visualization.boundaries import decision_boundaries_figure
+from xorlab.visualization.curves import loss_bands, loss_curves_figure, seed_points, seeds_figure
+from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
+from xorlab.visualization.importance_plot import importance_figure
+from xorlab.visualization.outcomes import outcome_figure, outcome_shares
+from xorlab.visualization.random_search import (
     parallel_coordinates_data,
     parallel_coordinates_figure,
     scatter_figure,
-    seed_points,
-    seeds_figure,
 )
 from xorlab.visualization.report import best_sentences, failure_sentences, varying_settings
+from xorlab.visualization.style import DPI, PNG, CurvesOf, drawn
 
 REPORT = "report.html"
 IMPORTANCE = "importance.csv"

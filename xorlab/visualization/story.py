@@ -20,7 +20,7 @@ from xorlab.training.engine import PATTERN_Y
 from xorlab.training.nn import ACTIVATIONS, LOSSES, sigmoid
 from xorlab.training.reference import draw_problem
 from xorlab.training.result import RunResult
-from xorlab.visualization.figures import log_scale
+from xorlab.visualization.style import log_scale
 
 PATTERNS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SNAPSHOTS = 4  # epochs at which the learned function is drawn

@@ -1,0 +1,211 @@
+"""Loss curves (median and band over seeds) and the per-seed figure (epochs to solve, final loss)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
+
+from xorlab.training.config import SETTING_NAMES, format_value
+from xorlab.visualization.style import (
+    CurvesOf,
+    activation_color,
+    best_per_group,
+    log_scale,
+    new_axes,
+    panels,
+    sequential_colors,
+)
+
+
+def loss_bands(runs: pd.DataFrame, curves_of: CurvesOf) -> pd.DataFrame:
+    """The data of the loss-curves figure: for each activation and hidden size (8 at most,
+    spread over the range) at its best other settings, the median and interquartile range of
+    the loss over seeds at each logged epoch. Columns: activation, hidden, label, epoch,
+    q25, q50, q75. Reads only the curves of those runs."""
+    hidden_values = sorted(runs["hidden"].unique())
+    if len(hidden_values) > 8:  # keep panels readable: 8 hidden sizes spread over the range
+        picks = np.linspace(0, len(hidden_values) - 1, 8).round().astype(int)
+        hidden_values = [hidden_values[i] for i in picks]
+    best = best_per_group(runs, ["activation", "hidden"])
+    best = best[best["hidden"].isin(hidden_values)]
+    varying = [
+        k
+        for k in SETTING_NAMES
+        if k not in ("activation", "hidden") and k in best and best[k].nunique() > 1
+    ]
+    columns = ["activation", "hidden", "label", "epoch", "q25", "q50", "q75"]
+    curves = curves_of(best["run_id"].tolist()).dropna(subset=["loss"])
+    if curves.empty:  # e.g. every run failed: nothing to draw
+        return pd.DataFrame(columns=columns)
+    labels = best.drop_duplicates(["activation", "hidden"]).assign(
+        label=lambda f: [
+            f"hidden {row['hidden']}"
+            + (f" ({', '.join(f'{k} {format_value(row[k])}' for k in varying)})" if varying else "")
+            for _, row in f.iterrows()
+        ]
+    )[["activation", "hidden", "label"]]
+    keyed = curves.merge(best[["run_id", "activation", "hidden"]], on="run_id")
+    quantiles = (
+        keyed.groupby(["activation", "hidden", "epoch"])["loss"]
+        .quantile([0.25, 0.5, 0.75])
+        .unstack()
+        .set_axis(["q25", "q50", "q75"], axis=1)
+        .reset_index()
+    )
+    return quantiles.merge(labels, on=["activation", "hidden"])[columns]
+
+
+def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
+    """One panel per activation, one line per hidden size (the `loss_bands` of the runs)."""
+    activations = sorted(runs["activation"].unique())
+    hidden_values = sorted(bands["hidden"].unique())
+    figure, axes = panels(len(activations), sharey=True)
+    colors = dict(zip(hidden_values, sequential_colors(len(hidden_values))))
+    # When runs solve in the first tenth of training, a log epoch axis shows how they got there.
+    best = best_per_group(runs, ["activation", "hidden"])
+    solved_at = best["epochs_to_solve"].dropna()
+    early = len(solved_at) and solved_at.median() < 0.1 * runs["epochs"].max()
+    for ax, activation in zip(axes[0], activations):
+        for (hidden, label), band in bands[bands["activation"] == activation].groupby(
+            ["hidden", "label"]
+        ):
+            ax.plot(band["epoch"], band["q50"], color=colors[hidden], label=label, lw=1.5)
+            ax.fill_between(
+                band["epoch"], band["q25"], band["q75"], color=colors[hidden], alpha=0.2, lw=0
+            )
+        log_scale(ax, "y")
+        ax.set_title(activation, color=activation_color(activation))
+        ax.set_xlabel("epoch")
+        if early:
+            last = int(runs["epochs"].max())
+            ax.set_xscale("symlog", linthresh=max(10, int(runs["log_every"].min())))
+            ax.set_xlim(0, last)
+            ticks = [0] + [10**k for k in range(2, len(str(last))) if 10**k <= last]
+            if last >= 3 * ticks[-1] or last < 100:  # closer, its label would touch 10^k's
+                ticks.append(last)
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xlabel("epoch (log scale past the first log interval)")
+        ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+        low, high = ax.get_ylim()
+        if high >= 100 * low:  # decades enough to read: no minor ticks (a third of the drawing)
+            ax.yaxis.set_minor_locator(NullLocator())
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("training loss (log scale; dotted: ln 2 = chance)")
+    figure.suptitle("Loss curves over seeds, each hidden size at its best settings")
+    return figure
+
+
+def seed_points(runs: pd.DataFrame, group: str = "hidden") -> pd.DataFrame:
+    """The data of the seeds figure: every run of each (activation, `group` value) at its best
+    other settings, with the x of its slot (groups side by side, activations dodged within a
+    group: `slot`) and, jittered around it (fixed seeds), where the epochs-to-solve strip
+    (`x_epochs`) and the final-loss strip (`x_loss`) draw it."""
+    best = best_per_group(runs, ["activation", group])
+    activations = sorted(runs["activation"].unique())
+    groups = sorted(best[group].unique())
+    width = 0.8 / max(len(activations), 1)
+    dodge = {a: (k - (len(activations) - 1) / 2) * width for k, a in enumerate(activations)}
+    place = {v: i for i, v in enumerate(groups)}
+    points = best.assign(
+        slot=best[group].map(place).astype(float) + best["activation"].map(dodge).astype(float)
+    )
+    columns = ["run_id", "activation", group, "slot", "status", "solved"]
+    points = points[[*columns, "epochs_to_solve", "final_loss"]].reset_index(drop=True)
+    points["x_epochs"] = points["slot"] + np.random.default_rng(0).uniform(
+        -width / 4, width / 4, len(points)
+    )
+    points["x_loss"] = points["slot"] + np.random.default_rng(1).uniform(
+        -width / 3, width / 3, len(points)
+    )
+    return points
+
+
+def _group_axis(ax: Axes, points: pd.DataFrame, group: str, extra=()) -> None:
+    groups = sorted(points[group].unique())
+    activations = sorted(points["activation"].unique())
+    ax.set_xticks(range(len(groups)), [format_value(v) for v in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel(f"{group} (each at its best other settings)")
+    handles = [
+        Line2D([], [], color=activation_color(a), marker="o", ls="", label=a) for a in activations
+    ]
+    ax.legend(handles=handles + list(extra), fontsize=7, ncols=2 if extra else 1)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def epochs_to_solve_strip(
+    points: pd.DataFrame, ax: Axes | None = None, group: str = "hidden"
+) -> Axes:
+    """Epochs to solve of every solved seed (`seed_points`), a box per slot."""
+    ax = new_axes(ax)
+    width = 0.8 / max(points["activation"].nunique(), 1)
+    solved = points[points["solved"]]
+    for (activation, slot), rows in solved.groupby(["activation", "slot"]):
+        values = rows["epochs_to_solve"].astype(float)
+        color = activation_color(activation)
+        lines = {"color": color}
+        ax.boxplot(
+            values,
+            positions=[slot],
+            widths=width * 0.8,
+            showfliers=False,
+            medianprops={"color": "black"},
+            boxprops=lines,
+            whiskerprops=lines,
+            capprops=lines,
+        )
+        ax.scatter(rows["x_epochs"], values, s=10, color=color, alpha=0.7, zorder=3)
+    ax.set_ylabel("epochs to solve (solved seeds only)")
+    _group_axis(ax, points, group)
+    return ax
+
+
+def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = "hidden") -> Axes:
+    """Final loss of every seed (`seed_points`, log scale): stuck seeds sit apart."""
+    ax = new_axes(ax)
+    finished = points[points["status"] == "ok"]
+    for activation, rows in finished.groupby("activation"):
+        solved = rows["solved"].to_numpy()
+        color = activation_color(activation)
+        ax.scatter(rows["x_loss"][solved], rows["final_loss"][solved], s=14, color=color, alpha=0.8)
+        ax.scatter(
+            rows["x_loss"][~solved],
+            rows["final_loss"][~solved],
+            s=18,
+            facecolor="white",
+            edgecolor=color,
+        )
+    log_scale(ax, "y")
+    ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+    ax.set_ylabel("final training loss per seed (log scale)")
+    extra = [
+        Line2D([], [], color="gray", marker="o", ls="", label="solved"),
+        Line2D(
+            [],
+            [],
+            markerfacecolor="white",
+            markeredgecolor="gray",
+            marker="o",
+            ls="",
+            label="not solved",
+        ),
+        Line2D([], [], color="gray", ls=":", label="ln 2 (chance)"),
+    ]
+    _group_axis(ax, points, group, extra)
+    return ax
+
+
+def seeds_figure(points: pd.DataFrame) -> Figure:
+    """How fast and how reliably each hidden size solves, seed by seed (`seed_points`)."""
+    figure, axes = panels(2, width=5.5, height=4.2)
+    epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
+    final_loss_strip(points, axes[0, 1]).set_title("How reliably: final loss per seed")
+    figure.suptitle("Seeds of each hidden size at its best settings (box: quartiles, line: median)")
+    return figure

@@ -1,0 +1,161 @@
+"""The one figure style: colours (per activation, per outcome, per effect), sizes, log axes,
+panels, and the helpers every figure family uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter
+
+from xorlab.training.config import SETTING_NAMES
+
+ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
+OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
+DPI = 100
+PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
+XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
+
+
+def activation_color(name: str) -> str:
+    """The color of an activation, the same in every figure (plugins get stable others)."""
+    if name in ACTIVATION_COLORS:
+        return ACTIVATION_COLORS[name]
+    return OTHER_COLORS[sum(map(ord, name)) % len(OTHER_COLORS)]
+
+
+# Titles at a fixed height: matplotlib's automatic title placement measures every axis's
+# tick labels at each draw, a third of the drawing time of a figure of many panels.
+STYLE = {"axes.titley": 1.0}
+
+
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def decade_label(value: float, _position: object = None) -> str:
+    """A log axis's tick label in plain text: 10⁻⁴ at powers of ten, else the number.
+    (matplotlib writes 10⁻⁴ as mathtext, whose parser takes 30 ms a label: a sixth of the
+    drawing of a figure with a log axis.)"""
+    exponent = np.log10(value) if value > 0 else np.nan
+    if np.isfinite(exponent) and abs(exponent - round(exponent)) < 1e-9:
+        return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
+    return f"{value:g}"
+
+
+class _PlainLogFormatter(LogFormatter):
+    """matplotlib's choice of the log ticks to label (minor ones too, when the axis spans
+    less than a decade or two), each labelled by `decade_label`."""
+
+    def __call__(self, x: float, pos: object = None) -> str:
+        return decade_label(x) if super().__call__(x, pos) else ""
+
+
+def log_scale(ax: Axes, which: str = "y") -> None:
+    """Put the x or y axis of `ax` on a log scale, labelled in plain text (`decade_label`)."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    axis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+
+
+def drawn(make: Callable[[], Figure | None]) -> Figure | None:
+    """The figure `make()` draws, in xorlab's style."""
+    from matplotlib import rc_context
+
+    with rc_context(STYLE):
+        return make()
+
+
+def new_axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else Figure(figsize=(5, 4)).add_subplot()
+
+
+def panels(
+    count: int,
+    width: float = 4.2,
+    height: float = 3.8,
+    rows: int = 1,
+    colorbar: bool = False,
+    **kwargs,
+):
+    """A figure of rows x count panels with fixed margins (fast: no layout engine); with
+    `colorbar`, room on the right for one shared colorbar and its label."""
+    extra = 1.0 if colorbar else 0.0
+    figure = Figure(figsize=(width * count + 0.6 + extra, height * rows + 0.5))
+    axes = figure.subplots(rows, count, squeeze=False, **kwargs)
+    top = 1 - 0.95 / (height * rows + 0.5)
+    figure.subplots_adjust(
+        left=0.9 / (width * count + 0.6 + extra),
+        right=0.97 - extra / (width * count + 0.6 + extra),
+        bottom=0.55 / (height * rows + 0.5) + 0.04,
+        top=top,
+        wspace=0.3,
+        hspace=0.45,
+    )
+    return figure, axes
+
+
+def shared_colorbar(figure: Figure, mappable, label: str) -> None:
+    """One colorbar for all panels, in the room `panels(colorbar=True)` left on the right."""
+    box = figure.subplotpars
+    axis = figure.add_axes((box.right + 0.015, box.bottom, 0.012, box.top - box.bottom))
+    figure.colorbar(mappable, cax=axis, label=label)
+
+
+def best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Runs of the configuration that solves best (then lowest median loss) for each key."""
+    others = [
+        c
+        for c in SETTING_NAMES
+        if c in runs and c not in keys and runs[c].nunique(dropna=False) > 1
+    ]
+    keys = list(keys)
+    if not others:
+        return runs
+    config = (
+        runs.groupby(keys + others, dropna=False)
+        .agg(_rate=("solved", "mean"), _loss=("final_loss", "median"))
+        .reset_index()
+        .sort_values(["_rate", "_loss"], ascending=[False, True])
+        .drop_duplicates(keys)
+    )
+    return runs.merge(config[keys + others], on=keys + others)
+
+
+def blanks_as_dash(values: pd.Series) -> pd.Series:
+    """A setting's values with '-' where it does not apply (empty), so that such runs get
+    their own row, column or panel instead of vanishing from a groupby."""
+    return values.astype(object).where(values.notna(), "-") if values.isna().any() else values
+
+
+def levels(values: pd.Series) -> list:
+    """The distinct values in order, '-' (does not apply) last."""
+    present = values[values != "-"].unique().tolist()
+    return sorted(present) + (["-"] if len(present) < values.nunique() else [])
+
+
+def sequential_colors(n: int) -> list:
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
+
+
+OUTCOME_COLORS = {
+    "solved": "#2ca02c",
+    "diverged": "#000000",
+    "dead_units": "#8c564b",
+    "saturated": "#9467bd",
+    "plateau": "#c7c7c7",
+    "local_minimum": "#d62728",
+    "oscillating": "#ff7f0e",
+    "slow": "#1f77b4",
+    "other": "#e377c2",
+}
+EFFECT_COLORS = {"main": "#4c72b0", "interaction": "#dd8452", "rest": "#bbbbbb"}
+SLICES_PER_ROW = 4
