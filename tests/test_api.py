@@ -150,3 +150,24 @@ def test_curves_of_takes_any_iterable_of_run_ids_but_not_one_string(tmp_path) ->
         results.curves_of(two.iloc[0])
     _ = results.curves  # cached: the same rows, not every run's
     assert len(results.curves_of(two)) == len(expected)
+
+
+def test_every_wrong_argument_type_is_an_xorlab_error(tmp_path) -> None:
+    import pytest
+
+    import xorlab
+    from tests.conftest import TINY_SPEC
+
+    for spec in (5, None, b"[sweep]", {1: {}}, 2.5, ["a"]):
+        with pytest.raises(xorlab.XorlabError):
+            xorlab.run(spec, tmp_path)
+    with pytest.raises(xorlab.XorlabError, match="out must be"):
+        xorlab.run(TINY_SPEC, 5)
+    for path in (None, 5, b"results"):
+        with pytest.raises(xorlab.XorlabError):
+            xorlab.load(path)
+    results = xorlab.run(TINY_SPEC, tmp_path, n_jobs=1, figures=False)
+    with pytest.raises(xorlab.XorlabError, match="not int"):
+        xorlab.compare(results, 5)
+    with pytest.raises(xorlab.XorlabError, match="not NoneType"):
+        results.figure(None)

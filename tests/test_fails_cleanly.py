@@ -422,11 +422,14 @@ def test_a_run_recorded_twice_in_a_journal_keeps_its_later_record(
 def test_a_conversion_cut_short_is_done_again_without_duplicates(
     old_copy: Path, fresh02: Path, capsys
 ) -> None:
-    """A kill after the journal's shards were written but before it was deleted."""
-    from xorlab.storage.store import RunStore
+    """A kill after the journal's shards were written but before it was deleted: the journal
+    and the conversion's marker are still there (a journal without the marker beside shards is
+    a foreign one, refused: tests/test_folder_damage.py)."""
+    from xorlab.storage.store import CONVERTING, RunStore
 
     RunStore(old_copy).open()  # converts, deletes the journal...
     shutil.copy(OLD_FOLDER / "journal.jsonl", old_copy / "journal.jsonl")  # ...undone
+    (old_copy / CONVERTING).touch()
     argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
     assert sweep.main(argv) == 0
     assert "16 reused, 0 trained" in capsys.readouterr().out

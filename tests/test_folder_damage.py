@@ -393,3 +393,34 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     with folder_lock(tmp_path):  # the kernel released it: no stale lock to detect
         pass
     assert not (tmp_path / LOCK).exists()
+
+
+CELLS = [
+    (column, value)
+    for column in (
+        "seed",
+        "hidden",
+        "epochs",
+        "samples",
+        "log_every",
+        "epochs_to_solve",
+        "live_units",
+    )
+    for value in ("", "nan", "inf", "-1", "1e30", str(2**63), "abc", "0.5")
+] + [("activation", "abc"), ("lr", "-1"), ("lr", "inf"), ("seed", "-1")]
+
+
+@pytest.mark.parametrize(("column", "value"), CELLS)
+def test_every_cell_of_runs_csv_is_checked_when_read(clean: Path, tmp_path, column, value) -> None:
+    folder = tmp_path / "tiny"
+    shutil.copytree(clean / "tiny", folder)
+    runs = pd.read_csv(folder / "runs.csv", keep_default_na=False, dtype=str)
+    runs.loc[3, column] = value
+    runs.to_csv(folder / "runs.csv", index=False)
+    try:
+        loaded = xorlab.load(folder)
+    except XorlabError as error:
+        assert f"{folder / 'runs.csv'}: column {column!r}, row 5" in str(error)
+    else:  # accepted: a value the column may hold (an empty epochs_to_solve: not solved)
+        assert len(loaded.runs) == 24
+        loaded.summary  # noqa: B018  (computed without an error)

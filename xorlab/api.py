@@ -30,7 +30,12 @@ def _spec(spec: str | Path | Mapping[str, Any]):
     from xorlab.search.spec import load_spec, parse_spec
 
     if isinstance(spec, Mapping):
+        bad = [key for key in spec if not isinstance(key, str)]
+        if bad:
+            raise SpecError(f"<dict>: key {bad[0]!r} is not a string; keys are section names")
         return parse_spec(spec, Path("<dict>"))
+    if not isinstance(spec, str | Path):
+        raise SpecError(f"spec must be a path, a TOML string or a dict, not {type(spec).__name__}")
     if isinstance(spec, Path) or "\n" not in spec and not spec.lstrip().startswith("["):
         return load_spec(spec)
     try:
@@ -77,6 +82,8 @@ def run(
     if address and not backend:
         overrides["backend"] = "dask"
     options = replace(parsed.run, **overrides)
+    if out is not None and not isinstance(out, str | Path):
+        raise SpecError(f"out must be a folder's path, not {type(out).__name__}")
     parent = Path(out) if out is not None else Path("results")
     report = run_sweep(
         parsed,
@@ -103,6 +110,11 @@ def compare(*sweeps: str | Path | Results) -> pd.DataFrame:
 
     if len(sweeps) < 2:
         raise SpecError("give at least two results folders or runs.csv files to compare")
+    wrong = [s for s in sweeps if not isinstance(s, str | Path | Results)]
+    if wrong:
+        raise SpecError(
+            f"compare takes results folders, runs.csv files or Results, not {type(wrong[0]).__name__}"
+        )
     loaded = [s if isinstance(s, Results) else load(s) for s in sweeps]
     names = unique_names([r.name for r in loaded])
     table, _, _ = comparison(dict(zip(names, (r.runs for r in loaded))))

@@ -153,7 +153,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _dry_run(spec) -> int:
     from xorlab.execution.pipeline import MAX_RUNS
 
-    if spec.max_runs > MAX_RUNS:  # counted, not drawn: a dry run answers at once
+    if spec.method == "random" and spec.max_runs > MAX_RUNS:  # counted, not drawn: at once
         print(
             f"{spec.path}: up to {spec.max_runs:,} runs ({spec.method} search, "
             f"{len(spec.seeds)} seeds each); more than {MAX_RUNS:,}, so none is listed"

@@ -58,12 +58,20 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
         ) from None
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path, integer: bool = False) -> pd.Series:
-    """The column as numbers ('nan' and 'inf' allowed), or an error naming the first bad cell."""
+def _numeric(
+    frame: pd.DataFrame, column: str, path: Path, integer: bool = False, required: bool = False
+) -> pd.Series:
+    """The column as numbers ('nan' and 'inf' allowed unless `integer`; empty cells only unless
+    `required`), or an error naming the first bad cell."""
     values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.lower() != "nan")
-    if integer:
-        bad |= values.notna() & (values != values.round())
+    text = frame[column].astype(str).str.strip().str.lower()
+    empty = frame[column].isna() | text.isin(["", "nan"])
+    bad = values.isna() & ~empty
+    if integer:  # an integer a table can hold: finite, whole, within int64
+        finite = values.abs() < 2**63
+        bad |= values.notna() & ~(finite & (values == values.round()))
+    if required:
+        bad |= empty
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         kind = "an integer" if integer else "a number"
@@ -88,7 +96,7 @@ def read_runs(path: Path) -> pd.DataFrame:
             runs[name] = setting.default
         elif setting.kind in (int, float):
             runs[name] = _numeric(runs, name, path, integer=setting.kind is int)
-    runs["seed"] = _numeric(runs, "seed", path, integer=True).astype("int64")
+    runs["seed"] = _numeric(runs, "seed", path, integer=True, required=True).astype("int64")
     for name in DIAGNOSIS:  # a table of 0.1 has no diagnosis
         if name not in runs.columns:
             runs[name] = None
@@ -105,6 +113,7 @@ def read_runs(path: Path) -> pd.DataFrame:
             f"{path}: column 'solved', row {row + 2}: {runs['solved'].iloc[row]!r} is not True or False"
         )
     runs["solved"] = solved.astype(bool)
+    _check_settings(runs, path)
     blank_inapplicable(runs)  # and types every setting
     unknown = ~runs["status"].isin(STATUSES)
     if unknown.any():
@@ -114,6 +123,27 @@ def read_runs(path: Path) -> pd.DataFrame:
             + ", ".join(STATUSES)
         )
     return runs
+
+
+def _check_settings(runs: pd.DataFrame, path: Path) -> None:
+    """Every setting's values obey the setting's rule (the spec's), or an error naming the
+    first bad cell; an empty cell is a setting that does not apply to that run."""
+    if (runs["seed"] < 0).any():
+        row = int(np.flatnonzero((runs["seed"] < 0).to_numpy())[0])
+        raise ResultsError(
+            f"{path}: column 'seed', row {row + 2}: {runs['seed'].iloc[row]} is not >= 0"
+        )
+    for name, setting in SETTINGS.items():
+        column = runs[name]
+        for value in column.dropna().unique():
+            plain = value.item() if hasattr(value, "item") else value
+            if setting.kind is int and isinstance(plain, float) and plain.is_integer():
+                plain = int(plain)
+            if not setting.rule.accepts(plain):
+                row = int(np.flatnonzero((column == value).to_numpy())[0])
+                raise ResultsError(
+                    f"{path}: column {name!r}, row {row + 2}: {plain!r} is not {setting.rule.allowed}"
+                )
 
 
 def read_curves(folder: Path, run_ids: Collection[str] | None = None) -> pd.DataFrame:
@@ -251,6 +281,8 @@ class Results:
     def figure(self, name: str):
         """One of the folder's figures as a matplotlib Figure, drawn from the tables: `name`
         as in figures/ ("solve_rate_heatmap", "loss_curves", "outcomes", ...)."""
+        if not isinstance(name, str):
+            raise ResultsError(f"figure takes a figure's name, not {type(name).__name__}")
         from xorlab.visualization.render import figure_makers
         from xorlab.visualization.style import drawn
 
@@ -267,6 +299,8 @@ class Results:
 
 def load(path: str | Path) -> Results:
     """A results folder (or just its runs.csv), checked; raises ResultsError if unusable."""
+    if not isinstance(path, str | Path):
+        raise ResultsError(f"load takes a results folder's path, not {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         folder, runs_path = path, path / RUNS
