@@ -98,7 +98,7 @@ def connect(address: str, n_jobs: int, timeout: float):
             raise BackendError(
                 f"cannot connect to the Dask scheduler at {address}: {error}"
             ) from None
-        with _quiet("distributed.client", "distributed.core"), client:
+        with _quiet("distributed", "tornado"), client:
             check_cluster(client, address, timeout)
             yield client
         return
@@ -118,11 +118,17 @@ def connect(address: str, n_jobs: int, timeout: float):
 
 
 @contextlib.contextmanager
-def _quiet(*loggers: str) -> Iterator[None]:
-    """Silence these loggers: a lost scheduler is one line from xorlab, not distributed's
+def _quiet(*prefixes: str) -> Iterator[None]:
+    """Silence the loggers of these packages (each of them: distributed's logging config gives
+    many their own level): a lost scheduler is one line from xorlab, not distributed's
     tracebacks of every reconnection attempt."""
-    previous = {name: logging.getLogger(name).level for name in loggers}
-    for name in loggers:
+    names = [
+        name
+        for name in [*prefixes, *logging.root.manager.loggerDict]
+        if any(name == p or name.startswith(p + ".") for p in prefixes)
+    ]
+    previous = {name: logging.getLogger(name).level for name in names}
+    for name in names:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         yield
@@ -216,10 +222,11 @@ def run_dask(
 
 
 def _result(client, future) -> list[RunResult]:
-    """A finished chunk's results; a BackendError if the scheduler cancelled it (gone)."""
+    """A finished chunk's results; a BackendError if the scheduler is gone (the chunk cancelled,
+    or the connection lost while its results were gathered)."""
     try:
         return future.result()
-    except CancelledError:
+    except (CancelledError, OSError):  # distributed's CommClosedError is an OSError
         raise BackendError(f"lost the Dask scheduler at {client.scheduler.address}") from None
 
 
