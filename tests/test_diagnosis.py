@@ -451,3 +451,20 @@ def test_the_reports_numbers_are_the_summarys(grid: Path) -> None:
         assert int(seeds) == row["n_seeds"]
         if verb in words:
             assert int(count) == row[f"outcome_{words[verb]}"]
+
+
+@pytest.mark.parametrize(
+    ("grad_norm", "expected"),
+    [(1e-6, "local_minimum"), (0.9e-3, "local_minimum"), (1.1e-3, "other"), (5e-3, "other")],
+)
+def test_the_flat_gradient_threshold_from_both_sides(grad_norm: float, expected: str) -> None:
+    """A still, wrong run away from chance is a local minimum only when its gradient is flat
+    (below FLAT_GRADIENT = 1e-3): cases on both sides, close to it (a 10x slip fails)."""
+    stuck = evidence(
+        outputs=np.array([0.0, 1.0, 0.5, 0.5]),
+        grad_norm=grad_norm,
+        curve_loss=np.full(21, 0.125),
+        tail_loss=np.full(32, 0.125),
+        chance=CHANCE["mse"],
+    )
+    assert diagnose_one(stuck).outcome == expected

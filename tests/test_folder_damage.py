@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -424,3 +425,44 @@ def test_every_cell_of_runs_csv_is_checked_when_read(clean: Path, tmp_path, colu
     else:  # accepted: a value the column may hold (an empty epochs_to_solve: not solved)
         assert len(loaded.runs) == 24
         loaded.summary  # noqa: B018  (computed without an error)
+
+
+def test_a_valid_shard_holding_fewer_runs_than_its_name_says_is_rejected(clean, tmp_path) -> None:
+    """Valid Parquet, valid checksums, 11 rows under a name that says 12: the count check,
+    not the reader, rejects it (a torn shard never reaches that check)."""
+    folder = tmp_path / "out" / "tiny"
+    shutil.copytree(clean / "tiny", folder)
+    shard = sorted((folder / "shards").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    pq.write_table(table.slice(0, table.num_rows - 1), shard, write_page_checksum=True)
+    result = run_cli("xorlab.sweep", str(clean / "tiny.toml"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert f"holds {table.num_rows - 1} runs, its name says {table.num_rows}" in result.stderr
+    assert (folder / "shards.rejected" / shard.name).exists()
+    pd.testing.assert_frame_equal(runs_of(folder), runs_of(clean / "tiny"))
+
+
+def test_a_flipped_byte_anywhere_in_a_shard_is_rejected_or_harmless(clean, tmp_path) -> None:
+    """Flip one byte at 24 offsets spread over the whole of each file (a 10 KB shard has
+    unchecksummed parts: a flip at one fixed offset can miss the checksums): each flip is
+    rejected (the runs retrained) or harmless (the same tables), never wrong numbers."""
+    from xorlab.storage.store import RunStore
+
+    expected = runs_of(clean / "tiny").set_index("run_id").sort_index()
+    for name in ("shards", "curves.parquet"):
+        for part in sorted((clean / "tiny" / name).glob("*.parquet")):
+            size = part.stat().st_size
+            for offset in np.linspace(0, size - 1, 24).astype(int):
+                folder = tmp_path / f"{name}-{part.stem}-{offset}"
+                shutil.copytree(clean / "tiny", folder)
+                data = bytearray((folder / name / part.name).read_bytes())
+                data[offset] ^= 0x5A
+                (folder / name / part.name).write_bytes(bytes(data))
+                store = RunStore(folder)
+                statuses = store.open()
+                if store.problems:  # rejected: its runs are missing now, to be trained again
+                    assert len(statuses) < len(expected)
+                    continue
+                stored = store.runs(list(expected.index)).set_index("run_id").sort_index()
+                pd.testing.assert_series_equal(stored["final_loss"], expected["final_loss"])
+                shutil.rmtree(folder)

@@ -67,6 +67,10 @@ def test_effects_are_the_functional_anova_of_a_balanced_grid() -> None:
         assert table.loc[setting, "chi2"] == pytest.approx(chi2)
         assert table.loc[setting, "p_value"] == pytest.approx(p_value, rel=1e-9)
         assert table.loc[setting, "df"] == df
+    # every row: df counts the cells that exist, p is scipy's for that chi-square and df
+    assert table.loc["hidden x lr", "df"] == (3 - 1) * (2 - 1)
+    for _, row in table.drop(index="rest").iterrows():
+        assert row["p_value"] == pytest.approx(stats.chi2.sf(row["chi2"], row["df"]), rel=1e-9)
 
 
 def test_effects_weigh_configurations_by_their_finished_runs() -> None:
@@ -259,6 +263,28 @@ def test_loss_bands_are_the_quantiles_of_the_best_runs_curves() -> None:
     assert asked == [["a", "b"]]  # only the best configuration's curves are read
     last = bands[bands["epoch"] == 10].iloc[0]
     assert (last["q25"], last["q50"], last["q75"]) == pytest.approx((0.15, 0.2, 0.25))
+
+
+def test_the_loss_band_is_the_median_of_skewed_seeds_not_their_mean() -> None:
+    """Three seeds at 0.1, 0.1, 0.6: median 0.1, mean 0.27 (two seeds cannot tell them apart)."""
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "activation": "tanh",
+            "hidden": 2,
+            "lr": 1.0,
+            "seed": [0, 1, 2],
+            "status": "ok",
+            "solved": False,
+            "final_loss": [0.1, 0.1, 0.6],
+            "epochs_to_solve": None,
+        }
+    )
+    curves = pd.DataFrame(
+        {"run_id": list("abc"), "epoch": 10, "loss": [0.1, 0.1, 0.6], "accuracy": 1.0}
+    )
+    bands = loss_bands(runs, lambda ids: curves[curves.run_id.isin(ids)])
+    assert bands["q50"].iloc[0] == pytest.approx(0.1)
 
 
 # -- through the real command and the notebook -------------------------------------------------

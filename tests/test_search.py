@@ -161,3 +161,18 @@ def test_random_search_indexing_bounds() -> None:
     for index in (len(space), -len(space) - 1):
         with pytest.raises(IndexError):
             space[index]
+
+
+def test_random_search_deduplicates_on_the_settings_that_apply() -> None:
+    """momentum applies only to the momentum optimizer: two gd draws with different momentum
+    draws are one configuration (keyed on the raw draw, they were two with one run_id)."""
+    params = {
+        "optimizer": ["gd", "momentum"],
+        "momentum": Distribution("uniform", 0.5, 0.99),
+        "activation": ["tanh"],
+    }
+    search = RandomSearch(params, trials=40, sampler_seed=1, seeds=[0, 1], fixed={})
+    ids = [config.run_id for config in search]
+    assert len(ids) == len(set(ids)) == len(search)
+    gd = [c for c in search if c.optimizer == "gd"]
+    assert len(gd) == 2 and all(c.momentum is None for c in gd)  # one configuration x 2 seeds
