@@ -466,3 +466,22 @@ def test_a_sweep_where_every_run_fails_still_completes(tmp_path: Path) -> None:
     summary = pd.read_csv(tmp_path / "allfail" / "summary.csv")
     assert (summary["failed"] == 3).all() and summary["solve_rate"].isna().all()
     assert (tmp_path / "allfail" / "report.html").is_file()
+
+
+def test_replay_imports_the_folders_plugins_and_refuses_a_failed_run(tmp_path: Path) -> None:
+    result, runs = run_crash_spec("boom", tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "crash"
+    plugin_run = runs[(runs["activation"] == "boom") & (runs["status"] != "failed")].iloc[0]
+    replayed = run_cli("xorlab.replay", str(folder), plugin_run["run_id"])  # needs the plugin
+    assert replayed.returncode == 0, replayed.stderr
+    assert "equal to runs.csv, bit for bit" in replayed.stdout
+    failed = runs[runs["status"] == "failed"].iloc[0]["run_id"]
+    refused = run_cli("xorlab.replay", str(folder), failed)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert f"run {failed} failed when it was trained" in refused.stderr
+    inside = run_cli(
+        "xorlab.replay", str(folder), plugin_run["run_id"], "--out", str(folder / "curves.parquet")
+    )
+    assert inside.returncode == 2 and "inside the store" in inside.stderr
+    assert not list((folder / "curves.parquet").glob("*.png"))

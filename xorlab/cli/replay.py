@@ -51,10 +51,17 @@ def find_run(run_ids: list[str], wanted: str) -> str:
     raise SpecError(f"no run {wanted!r} in this folder{hint}")
 
 
+def _exact(value) -> str:
+    from xorlab.training.config import format_value
+
+    return repr(value) if isinstance(value, float) else format_value(value)
+
+
 def _replay(args: argparse.Namespace) -> int:
+    from xorlab.errors import ResultsError, SpecError
     from xorlab.storage.loader import load
-    from xorlab.storage.store import write_with
-    from xorlab.training.config import RunConfig, format_value
+    from xorlab.storage.store import CURVES, REJECTED_SHARDS, SHARDS, write_with
+    from xorlab.training.config import RunConfig
     from xorlab.training.engine import train_batch
     from xorlab.visualization.story import run_story, story_figure
 
@@ -62,14 +69,23 @@ def _replay(args: argparse.Namespace) -> int:
     runs = results.runs
     run_id = find_run(runs["run_id"].astype(str).tolist(), args.run_id)
     row = runs[runs["run_id"] == run_id].iloc[0]
+    if row["status"] == "failed":
+        raise SpecError(
+            f"run {run_id} failed when it was trained ({row['error']}); there is no run to "
+            "replay: its error is in runs.csv"
+        )
+    out = args.out or args.folder / "replays"
+    store = [(args.folder / name).resolve() for name in (SHARDS, CURVES, REJECTED_SHARDS)]
+    if any(out.resolve() == place or place in out.resolve().parents for place in store):
+        raise ResultsError(f"{out}: inside the store of {args.folder}; choose another --out")
     config = RunConfig.from_mapping(row)
     (result,) = train_batch([config], trace=True)
     recorded = float(row["final_loss"])
     same = (math.isnan(recorded) and math.isnan(result.final_loss)) or (
         recorded == result.final_loss
     )
-    settings = ", ".join(
-        f"{name} = {format_value(getattr(config, name))}"
+    settings = ", ".join(  # floats as stored: the exact numbers the run was trained with
+        f"{name} = {_exact(getattr(config, name))}"
         for name in config.__dataclass_fields__
         if getattr(config, name) is not None
     )
@@ -87,7 +103,6 @@ def _replay(args: argparse.Namespace) -> int:
         f"wrong_patterns = {diagnosis.wrong_patterns or '(none)'}, "
         f"loss_change over the last tenth = {diagnosis.loss_change:.3g}"
     )
-    out = args.out or args.folder / "replays"
     out.mkdir(parents=True, exist_ok=True)
     figure = story_figure(run_story(result), f"run {run_id}: {diagnosis.outcome}")
     path = out / f"replay-{run_id}.png"

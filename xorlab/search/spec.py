@@ -348,8 +348,9 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
     for module in options.imports:
         try:
             importlib.import_module(module)
-        except Exception as error:
-            raise reader.error("run", "imports", f"cannot import {module!r}: {error}") from None
+        except (Exception, SystemExit) as error:  # a module that calls sys.exit is reported too
+            reason = str(error) or type(error).__name__
+            raise reader.error("run", "imports", f"cannot import {module!r}: {reason}") from None
     return options
 
 

@@ -297,6 +297,32 @@ class Results:
         return figure
 
 
+def _read_spec(path: Path) -> dict[str, Any]:
+    """A folder's resolved spec: TOML whose sections are tables, or a ResultsError."""
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path}: not a TOML spec ({_reason(error, 'unreadable')})") from None
+    for section, table in spec.items():
+        if not isinstance(table, dict):
+            raise ResultsError(f"{path}: not an xorlab spec ([{section}] is not a table)")
+    return spec
+
+
+def _import_plugins(path: Path, spec: dict[str, Any]) -> None:
+    """Import the modules of the spec's [run] imports (a plugin's activation, say), as the
+    sweep did before training."""
+    import importlib
+
+    imports = spec.get("run", {}).get("imports", [])
+    for module in imports if isinstance(imports, list) else [imports]:
+        try:
+            importlib.import_module(str(module))
+        except (Exception, SystemExit) as error:
+            reason = str(error) or type(error).__name__
+            raise ResultsError(f"{path}: run.imports: cannot import {module!r}: {reason}") from None
+
+
 def load(path: str | Path) -> Results:
     """A results folder (or just its runs.csv), checked; raises ResultsError if unusable."""
     if not isinstance(path, str | Path):
@@ -310,13 +336,11 @@ def load(path: str | Path) -> Results:
         folder, runs_path = path.parent, path
     else:
         raise ResultsError(f"{path}: no such results folder or runs.csv")
-    runs = read_runs(runs_path)
     spec: dict[str, Any] = {}
     if (folder / SPEC).is_file() and runs_path.name == RUNS:
-        try:
-            spec = tomllib.loads((folder / SPEC).read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise ResultsError(f"{folder / SPEC}: not a TOML spec ({error})") from None
+        spec = _read_spec(folder / SPEC)
+        _import_plugins(folder / SPEC, spec)  # before the runs: they may name its activations
+    runs = read_runs(runs_path)
     meta: dict[str, Any] = {}
     if (folder / META).is_file():
         try:
