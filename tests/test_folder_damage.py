@@ -466,3 +466,17 @@ def test_a_flipped_byte_anywhere_in_a_shard_is_rejected_or_harmless(clean, tmp_p
                 stored = store.runs(list(expected.index)).set_index("run_id").sort_index()
                 pd.testing.assert_series_equal(stored["final_loss"], expected["final_loss"])
                 shutil.rmtree(folder)
+
+
+def test_a_figure_that_cannot_be_written_is_exit_2_naming_the_file(clean: Path, tmp_path) -> None:
+    """A figure drawn but not written (here a directory in its place; a full disk alike) is
+    not a warning and exit 0: the command fails naming the file."""
+    folder = tmp_path / "tiny"
+    shutil.copytree(clean / "tiny", folder)
+    (folder / "figures").mkdir(exist_ok=True)
+    blocked = folder / "figures" / "loss_curves.png"
+    blocked.unlink(missing_ok=True)
+    blocked.mkdir()
+    result = run_cli("xorlab.plot", str(folder))
+    assert result.returncode == 2, result.stderr
+    one_line_naming(result.stderr, blocked)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -119,9 +120,13 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
         if figure is None:  # nothing to show, e.g. no run finished
             path.unlink(missing_ok=True)
             return path
-        write_with(path, lambda f: figure.savefig(f, format="png", dpi=DPI, pil_kwargs=PNG))
     except Exception as error:
         return f"could not draw {path.name}: {type(error).__name__}: {error}"
+    try:
+        write_with(path, lambda f: figure.savefig(f, format="png", dpi=DPI, pil_kwargs=PNG))
+    except (OSError, ResultsError) as error:  # the disk or the folder, not the figure
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return WriteFailure(str(path), reason.removeprefix(f"cannot write {path}: "))
     return path
 
 
@@ -140,9 +145,19 @@ def write_figures(
     return _written(outcomes)
 
 
-def _written(outcomes: list[Path | str]) -> list[Path]:
-    """The files of `_draw_and_save`'s outcomes; its problems logged as warnings."""
-    for problem in (o for o in outcomes if isinstance(o, str)):
+class WriteFailure(NamedTuple):
+    """A figure drawn but not written (a full disk, a directory in its place)."""
+
+    path: str
+    reason: str
+
+
+def _written(outcomes: list) -> list[Path]:
+    """The files of `_draw_and_save`'s outcomes; a figure that could not be drawn is logged
+    as a warning, one that could not be written is a ResultsError naming the file."""
+    for failure in (o for o in outcomes if isinstance(o, WriteFailure)):
+        raise ResultsError(f"cannot write {failure.path}: {failure.reason}")
+    for problem in (o for o in outcomes if isinstance(o, str) and not isinstance(o, tuple)):
         log.warning(problem)
     return [o for o in outcomes if isinstance(o, Path) and o.exists()]
 
