@@ -191,3 +191,11 @@ def test_a_closed_pipe_is_not_an_error() -> None:
     )
     assert result.returncode == 141 and result.stderr == "", result.stderr
     assert result.stdout.startswith("comparing 2 sweeps")
+
+
+def test_scale_specs_that_do_not_exist_are_an_error(tmp_path: Path, capsys) -> None:
+    from tests.conftest import fails_cleanly
+    from xorlab.cli.bench import main as bench_main
+
+    missing = tmp_path / "missing.toml"
+    fails_cleanly(capsys, bench_main, ["--scale-specs", str(missing), str(missing)], str(missing))

@@ -485,3 +485,30 @@ def test_replay_imports_the_folders_plugins_and_refuses_a_failed_run(tmp_path: P
     )
     assert inside.returncode == 2 and "inside the store" in inside.stderr
     assert not list((folder / "curves.parquet").glob("*.png"))
+
+
+ALL_FAIL_SPEC = """
+[sweep]
+name = "allfail"
+seeds = 2
+[params]
+activation = ["boom"]
+hidden = [2, 3]
+[train]
+init_scale = 10.0
+epochs = 50
+[run]
+imports = ["xorlab_test_plugins"]
+"""
+
+
+def test_a_sweep_where_every_run_failed_is_drawn_and_compared_plainly(tmp_path: Path) -> None:
+    spec = tmp_path / "allfail.toml"
+    spec.write_text(ALL_FAIL_SPEC)
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--n-jobs", "1")
+    assert result.returncode == 0 and "status: 0 ok, 0 diverged, 4 failed" in result.stdout
+    assert "could not draw" not in result.stderr, result.stderr
+    folder = str(tmp_path / "allfail")
+    compared = run_cli("xorlab.compare", folder, folder, "--out", str(tmp_path / "cmp"))
+    assert compared.returncode == 2
+    assert "every run of this sweep failed" in compared.stderr

@@ -181,6 +181,8 @@ def _bench(args) -> int:
     from xorlab.search.spec import load_spec
     from xorlab.training.reference import train_reference
 
+    for spec in args.scale_specs:  # checked whether --scale is given or not: never ignored
+        load_spec(spec)
     if args.scale:
         scale_benchmark(*args.scale_specs, args.n_jobs, args.out)
         return EXIT_OK

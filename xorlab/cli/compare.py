@@ -58,6 +58,12 @@ def _compare(args: argparse.Namespace) -> int:
     loaded = [load(p) for p in args.sweeps]
     names = unique_names([r.name for r in loaded])
     sweeps = dict(zip(names, (r.runs for r in loaded)))
+    for name, runs in sweeps.items():
+        if (runs["status"] == "failed").all():
+            raise SpecError(
+                f"{name}: every run of this sweep failed ({len(runs)} runs); there is nothing to "
+                "compare: the errors are in its runs.csv"
+            )
     table, keys, conditions = compare(sweeps)
     common = table[table["present_in"] == "all"]
     if common.empty:

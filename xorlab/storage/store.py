@@ -52,6 +52,9 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:  # a full disk, say: name the file meant, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise ResultsError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
