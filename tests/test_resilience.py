@@ -512,3 +512,14 @@ def test_a_sweep_where_every_run_failed_is_drawn_and_compared_plainly(tmp_path: 
     compared = run_cli("xorlab.compare", folder, folder, "--out", str(tmp_path / "cmp"))
     assert compared.returncode == 2
     assert "every run of this sweep failed" in compared.stderr
+
+
+def test_float32_runs_that_blow_up_print_no_numpy_warnings(tmp_path: Path) -> None:
+    spec = tmp_path / "f32.toml"
+    spec.write_text(
+        '[sweep]\nname = "f32"\nseeds = 2\n[params]\nlr = [1e3, 1e30]\ninit_scale = [1e40, 1e10, 1.0]\n'
+        '[train]\ndtype = "float32"\nepochs = 50\n'
+    )
+    result = run_cli("xorlab.sweep", str(spec), "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == 0 and "diverged" in result.stdout
+    assert result.stderr == "", result.stderr

@@ -355,8 +355,9 @@ def _train_lockstep(
     loss = LOSSES[first.loss]
     data = _Data(configs, dtype)
     net = _Net(data, H, runs, activations)
-    net.w[:], net.c[:] = data.W2, data.b2
-    net.u[:], net.v[:], net.b[:] = data.W1[:, 0], data.W1[:, 1], data.b1
+    with np.errstate(over="ignore"):  # float32 from huge initial weights: inf, then diverged
+        net.w[:], net.c[:] = data.W2, data.b2
+        net.u[:], net.v[:], net.b[:] = data.W1[:, 0], data.W1[:, 1], data.b1
     optimizer = OPTIMIZER_STEPS[first.optimizer](configs, net.theta)
     ahead = _Net(data, H, runs, activations) if optimizer.looks_ahead else net
     full_batch = (data.full_batch,)  # the one update of each epoch without mini-batches

@@ -17,7 +17,8 @@ def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.pcolormesh(
         grid.columns, grid.index, grid.to_numpy(), vmin=0, vmax=1, cmap="RdBu_r", shading="auto"
     )
-    if np.nanmin(grid.to_numpy()) < 0.5 < np.nanmax(grid.to_numpy()):
+    finite = grid.to_numpy()[np.isfinite(grid.to_numpy())]  # a diverged net's are all NaN
+    if finite.size and finite.min() < 0.5 < finite.max():
         ax.contour(
             grid.columns, grid.index, grid.to_numpy(), levels=[0.5], colors="black", linewidths=1.2
         )
