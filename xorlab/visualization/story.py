@@ -58,6 +58,10 @@ def _forward(theta: np.ndarray, hidden: int, activation: str, inputs: np.ndarray
     return Z1, np.einsum("eph,eh->ep", A1, w) + c[:, None]
 
 
+MAX_UNITS = 16  # hidden units whose pre-activations a story shows
+MAX_STEPS = 2001  # epochs at which it shows them
+
+
 def run_story(result: RunResult, resolution: int = 41) -> Story:
     """The tables of a run trained with `train_batch(..., trace=True)`."""
     config, trace = result.config, result.trace
@@ -72,15 +76,21 @@ def run_story(result: RunResult, resolution: int = 41) -> Story:
     epochs = pd.DataFrame(
         {"epoch": epoch, "loss": per_pattern @ weights, "accuracy": right.astype(float) @ weights}
     )
-    E, P, H = Z1.shape
+    # at most MAX_UNITS units, spread over them, and MAX_STEPS epochs: a table of every unit
+    # at every epoch grows with hidden x epochs (hidden 4096 at 2000 epochs took 5.6 GB)
+    kept = np.unique(np.linspace(0, Z1.shape[2] - 1, MAX_UNITS).round().astype(int))
+    steps = np.unique(np.linspace(0, len(trace) - 1, MAX_STEPS).round().astype(int))
+    shown_z = Z1[steps][:, :, kept]
+    S, P, H = shown_z.shape
     units = pd.DataFrame(
         {
-            "epoch": np.repeat(epoch, P * H),
-            "pattern": np.tile(np.repeat(PATTERN_NAMES, H), E),
-            "unit": np.tile(np.arange(H), E * P),
-            "preactivation": Z1.ravel(),
+            "epoch": np.repeat(steps, P * H),
+            "pattern": pd.Categorical(np.tile(np.repeat(PATTERN_NAMES, H), S)),
+            "unit": np.tile(kept, S * P),
+            "preactivation": shown_z.ravel(),
         }
     )
+    E = len(epoch)
     output_table = pd.DataFrame(
         {
             "epoch": np.repeat(epoch, P),
@@ -140,7 +150,9 @@ def story_figure(story: Story, title: str) -> Figure:
     units_ax.axhline(0, color="gray", linewidth=0.5)
     units_ax.set_xlabel("epoch")
     units_ax.set_ylabel("pre-activation Z1")
-    units_ax.set_title("hidden units (colour) on each pattern (line style)", fontsize=10)
+    shown = story.units["unit"].nunique()
+    which = "" if shown == story.config.hidden else f"{shown} of {story.config.hidden} "
+    units_ax.set_title(f"{which}hidden units (colour) on each pattern (line style)", fontsize=10)
 
     outputs_ax = figure.add_subplot(grid[0, 2])
     for pattern, rows in story.outputs.groupby("pattern"):
