@@ -27,12 +27,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import xorlab
-from tests.conftest import REPO, TINY_SPEC, run_cli
+from tests.conftest import REPO, TINY_SPEC, exit_status, run_cli
+from xorlab.cli.compare import main as compare_main
+from xorlab.cli.plot import main as plot_main
+from xorlab.cli.replay import main as replay_main
 from xorlab.cli.sweep import main as sweep_main
 from xorlab.errors import FolderLocked, XorlabError
 from xorlab.storage.store import LOCK, folder_lock
 
-EXAMPLES = int(os.environ.get("XORLAB_DAMAGE_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("XORLAB_DAMAGE_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +288,14 @@ def test_a_damaged_folder_heals_or_is_refused_in_one_line(clean: Path, data) -> 
             xorlab.load(folder)
         except XorlabError:
             pass
+        # then every other command on it, in this process: an error is one line, exit 2
+        for main, argv in (
+            (plot_main, [str(folder)]),
+            (compare_main, [str(folder), str(clean / "tiny"), "--out", str(scratch / "cmp")]),
+            (replay_main, [str(folder), "0", "--out", str(scratch / "replays")]),
+        ):
+            status = exit_status(main, argv)
+            assert status in (0, 2), (main.__module__, status)
 
 
 def test_a_journal_beside_shards_is_refused_and_deletes_nothing(clean: Path, tmp_path) -> None:

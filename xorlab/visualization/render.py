@@ -412,6 +412,21 @@ NO_FIGURES = (
 )
 
 
+NO_RUNS = (
+    "<p>No run has finished yet (the sweep was interrupted before its first chunk was stored): "
+    "run the sweep's command again to train them; its figures come with them.</p>"
+)
+
+
+def _meta(path: Path) -> dict:
+    """meta.json, informational only: a damaged one shows as no metadata, never an error."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def report_html(
     folder: Path,
     summary: pd.DataFrame,
@@ -422,8 +437,7 @@ def report_html(
 ) -> str:
     """A self-contained page: which settings matter, best configurations in words, why runs
     failed, figures, the summary table, spec and meta."""
-    meta_path = folder / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta = _meta(folder / "meta.json")
     settings = varying_settings(summary)
     name = html.escape(str(spec.get("sweep", {}).get("name", folder.name)))
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in best_sentences(summary))
@@ -482,7 +496,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 <h2>Best configurations</h2><ul>{sentences}</ul>
 {failures}
 <p>Tables: {tables}</p>
-<h2>Figures</h2>{figure_html or NO_FIGURES.format(folder=html.escape(str(folder)))}
+<h2>Figures</h2>{figure_html or (NO_FIGURES if len(summary) else NO_RUNS).format(folder=html.escape(str(folder)))}
 <h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
 <div class="scroll">{table.to_html(index=False, na_rep="", float_format=_number, border=0)}</div>
 <h2>Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>
