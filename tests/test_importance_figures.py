@@ -473,3 +473,40 @@ def test_a_configuration_is_found_beside_empty_integer_cells() -> None:
     runs["hidden"] = [2, 2, 4]
     row = {name: None for name in SETTING_NAMES} | {"samples": np.int64(1000), "hidden": 2}
     assert same_configuration(runs, row).tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("losses", "levels", "label"),
+    [
+        (["bce"], [np.log(2)], "ln 2 = chance"),
+        (["mse"], [0.25], "0.25 = chance"),
+        (["bce", "mse"], [0.25, np.log(2)], "ln 2 = chance (bce), 0.25 = chance (mse)"),
+    ],
+)
+def test_the_chance_line_follows_the_loss(losses, levels, label) -> None:
+    from xorlab.visualization.curves import loss_curves_figure
+
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(len(losses))],
+            "activation": "tanh",
+            "hidden": 2,
+            "lr": 1.0,
+            "loss": losses,
+            "seed": 0,
+            "status": "ok",
+            "solved": False,
+            "final_loss": 0.3,
+            "epochs_to_solve": None,
+            "epochs": 100,
+            "log_every": 10,
+        }
+    )
+    bands = pd.DataFrame(
+        {"activation": "tanh", "hidden": 2, "label": "hidden 2", "epoch": [0, 100]}
+        | {"q25": [0.6, 0.2], "q50": [0.7, 0.3], "q75": [0.7, 0.4]}
+    )
+    ax = loss_curves_figure(runs, bands).axes[0]
+    dotted = sorted(line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":")
+    assert dotted == pytest.approx(sorted(levels))
+    assert ax.get_ylabel().endswith(f"dotted: {label})")

@@ -14,6 +14,7 @@ from xorlab.visualization.style import (
     CurvesOf,
     activation_color,
     best_per_group,
+    chance_lines,
     log_scale,
     new_axes,
     panels,
@@ -90,14 +91,14 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
             ax.set_xticks(ticks, [str(t) for t in ticks])
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlabel("epoch (log scale past the first log interval)")
-        ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+        chance = chance_lines(ax, runs["loss"].dropna().unique() if "loss" in runs else ())
         low, high = ax.get_ylim()
         if high >= 100 * low:  # decades enough to read: no minor ticks (a third of the drawing)
             ax.yaxis.set_minor_locator(NullLocator())
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("training loss (log scale; dotted: ln 2 = chance)")
+    axes[0, 0].set_ylabel(f"training loss (log scale; dotted: {chance})")
     figure.suptitle("Loss curves over seeds, each hidden size at its best settings")
     return figure
 
@@ -183,7 +184,7 @@ def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = 
             edgecolor=color,
         )
     log_scale(ax, "y")
-    ax.axhline(np.log(2), color="gray", ls=":", lw=1)
+    chance = chance_lines(ax, points["loss"].dropna().unique() if "loss" in points else ())
     ax.set_ylabel("final training loss per seed (log scale)")
     extra = [
         Line2D([], [], color="gray", marker="o", ls="", label="solved"),
@@ -196,7 +197,7 @@ def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = 
             ls="",
             label="not solved",
         ),
-        Line2D([], [], color="gray", ls=":", label="ln 2 (chance)"),
+        Line2D([], [], color="gray", ls=":", label=chance),
     ]
     _group_axis(ax, points, group, extra)
     return ax

@@ -20,7 +20,7 @@ from xorlab.training.engine import PATTERN_Y
 from xorlab.training.nn import ACTIVATIONS, LOSSES, sigmoid
 from xorlab.training.reference import draw_problem
 from xorlab.training.result import RunResult
-from xorlab.visualization.style import log_scale
+from xorlab.visualization.style import chance_lines, log_scale
 
 PATTERNS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SNAPSHOTS = 4  # epochs at which the learned function is drawn
@@ -128,8 +128,9 @@ def story_figure(story: Story, title: str) -> Figure:
     loss_ax = figure.add_subplot(grid[0, 0])
     loss_ax.plot(story.epochs["epoch"], story.epochs["loss"], color="black", label="loss")
     log_scale(loss_ax, "y")
+    chance = chance_lines(loss_ax, [story.config.loss])
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("training loss (log)")
+    loss_ax.set_ylabel(f"training loss (log; dotted: {chance})")
     accuracy_ax = loss_ax.twinx()
     accuracy_ax.plot(
         story.epochs["epoch"], story.epochs["accuracy"], color="tab:green", label="accuracy"

@@ -159,3 +159,19 @@ OUTCOME_COLORS = {
 }
 EFFECT_COLORS = {"main": "#4c72b0", "interaction": "#dd8452", "rest": "#bbbbbb"}
 SLICES_PER_ROW = 4
+
+
+def chance_lines(ax: Axes, losses: Collection[str]) -> str:
+    """Dotted lines at the chance loss (answering 0.5 to every pattern) of each loss function
+    in `losses`; returns their label: "ln 2 = chance", or one per loss when a sweep mixes them."""
+    from xorlab.training.diagnosis import CHANCE
+
+    known = sorted(set(losses) & set(CHANCE)) or ["bce"]
+    for loss in known:
+        ax.axhline(CHANCE[loss], color="gray", ls=":", lw=1)
+    names = {"bce": "ln 2", "mse": "0.25"}
+    if len(known) == 1:
+        return f"{names.get(known[0], f'{CHANCE[known[0]]:.3g}')} = chance"
+    return ", ".join(
+        f"{names.get(loss, f'{CHANCE[loss]:.3g}')} = chance ({loss})" for loss in known
+    )
