@@ -510,3 +510,17 @@ def test_the_chance_line_follows_the_loss(losses, levels, label) -> None:
     dotted = sorted(line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":")
     assert dotted == pytest.approx(sorted(levels))
     assert ax.get_ylabel().endswith(f"dotted: {label})")
+
+
+def test_bin_labels_lie_inside_the_sampled_range() -> None:
+    """Each bin is named by the lowest and highest value it holds (qcut's first edge lies
+    below the lowest value: a sampled low of 0.001 gave the bin '3e-05-0.0061')."""
+    from xorlab.analysis.importance import level_labels
+
+    for low in (0.001, 0.01, 2.0):
+        values = pd.Series(np.geomspace(low, 10.0, 97))
+        out, levels = level_labels(values, binned=True)
+        assert levels[0] == f"{low:.2g}-{values[out == levels[0]].max():.2g}"
+        for level in levels:
+            held = values[out == level]
+            assert level == f"{held.min():.2g}-{held.max():.2g}"

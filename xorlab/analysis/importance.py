@@ -59,7 +59,12 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
     if pd.api.types.is_numeric_dtype(present) and many:
         bins = pd.qcut(present.astype(float), BINS, duplicates="drop")
         labels = bins.cat.categories
-        text = [f"{i.left:.2g}-{i.right:.2g}" for i in labels]
+        # named by the values each bin holds: qcut's own edges reach below the lowest value
+        spans = present.astype(float).groupby(bins, observed=False).agg(["min", "max"])
+        for digits in (2, 3, 4, 6, 17):
+            text = [f"{low:.{digits}g}-{high:.{digits}g}" for low, high in spans.to_numpy()]
+            if len(set(text)) == len(text):
+                break
         mapping = dict(zip(labels, text))
         out = pd.Series("-", index=values.index, dtype=object)
         out[present.index] = bins.map(mapping).astype(object)
