@@ -308,3 +308,25 @@ def test_initial_weights_follow_their_published_distributions(init, layer, distr
     fan_in, fan_out = (2, hidden) if layer in ("W1", "b1") else (hidden, 1)
     name, args = distribution(fan_in, fan_out)
     assert stats.kstest(values, name, args=args).pvalue > 0.01
+
+
+def test_a_folder_written_by_0_3_resumes_plots_compares_and_replays(tmp_path: Path, capsys) -> None:
+    """tests/fixtures/release03 was written by xorlab 0.3 (the Parquet store, four shards)."""
+    from xorlab.cli import replay
+
+    fixtures = REPO / "tests" / "fixtures"
+    folder = tmp_path / "release03"
+    shutil.copytree(fixtures / "release03", folder)
+    before = pd.read_csv(folder / "runs.csv")
+    spec = fixtures / "release03.toml"
+    assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
+    assert "16 reused, 0 trained" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "runs.csv"), before)
+    assert not (folder / "shards.rejected").exists()  # every shard and curve file accepted
+    assert plot.main([str(folder)]) == 0
+    assert (
+        compare.main([str(folder), str(fixtures / "release03"), "--out", str(tmp_path / "c")]) == 0
+    )
+    capsys.readouterr()
+    assert replay.main([str(folder), before["run_id"].iloc[-1], "--out", str(tmp_path)]) == 0
+    assert "equal to runs.csv, bit for bit" in capsys.readouterr().out
