@@ -33,7 +33,7 @@ from xorlab.cli.plot import main as plot_main
 from xorlab.cli.replay import main as replay_main
 from xorlab.cli.sweep import main as sweep_main
 from xorlab.errors import FolderLocked, XorlabError
-from xorlab.storage.store import LOCK, folder_lock
+from xorlab.storage.folder import LOCK, folder_lock
 
 EXAMPLES = int(os.environ.get("XORLAB_DAMAGE_EXAMPLES", "12"))
 
@@ -388,7 +388,7 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from xorlab.storage.store import folder_lock\n"
+            "import sys, time; from pathlib import Path; from xorlab.storage.folder import folder_lock\n"
             "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
             str(tmp_path),
         ],

@@ -48,8 +48,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     from xorlab.analysis.comparison import compare, comparison_figure, outcome_counts, unique_names
     from xorlab.errors import SpecError
+    from xorlab.storage.folder import write_with
     from xorlab.storage.loader import load
-    from xorlab.storage.store import write_with
     from xorlab.training.config import format_value
     from xorlab.visualization.style import DPI
 

@@ -26,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plot(args: argparse.Namespace) -> int:
     from xorlab.errors import ResultsError
+    from xorlab.storage.folder import folder_lock
     from xorlab.storage.loader import check_curves, load
-    from xorlab.storage.store import folder_lock
     from xorlab.visualization.render import render
 
     if not args.folder.is_dir():

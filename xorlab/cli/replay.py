@@ -59,8 +59,8 @@ def _exact(value) -> str:
 
 def _replay(args: argparse.Namespace) -> int:
     from xorlab.errors import ResultsError, SpecError
+    from xorlab.storage.folder import CURVES, REJECTED_SHARDS, SHARDS, write_with
     from xorlab.storage.loader import load
-    from xorlab.storage.store import CURVES, REJECTED_SHARDS, SHARDS, write_with
     from xorlab.training.config import RunConfig
     from xorlab.training.engine import train_batch
     from xorlab.visualization.story import run_story, story_figure

@@ -34,7 +34,8 @@ def folder_size(folder: Path) -> int:
 def stored_runs(folder: Path) -> int:
     """Runs stored so far, from the shard names (each names its run count), without opening
     them; a folder of an older release counts its journal's lines."""
-    from xorlab.storage.store import SHARDS, shard_runs
+    from xorlab.storage.folder import SHARDS
+    from xorlab.storage.store import shard_runs
 
     count = sum(shard_runs(shard) or 0 for shard in (folder / SHARDS).glob("*.parquet"))
     journal = folder / "journal.jsonl"

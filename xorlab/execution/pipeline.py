@@ -28,15 +28,15 @@ from xorlab import __version__, interrupts
 from xorlab.errors import BackendError, ResultsError, SpecError
 from xorlab.execution import RunOptions, open_backend
 from xorlab.search.spec import Spec, to_toml
-from xorlab.storage.store import (
+from xorlab.storage.folder import (
     LOCK,
-    RunStore,
     check_writable,
     folder_lock,
     remove_stale_temporaries,
     write_text,
     write_with,
 )
+from xorlab.storage.store import RunStore
 from xorlab.training.config import SETTING_NAMES, SETTINGS
 from xorlab.training.result import RunResult
 

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from xorlab.analysis.tables import blank_inapplicable, summary_table
 from xorlab.errors import ResultsError
-from xorlab.storage.store import CURVE_SCHEMA, CURVES, SHARDS
+from xorlab.storage.folder import CURVES, SHARDS
+from xorlab.storage.store import CURVE_SCHEMA
 from xorlab.training.config import SETTINGS
 from xorlab.training.result import DIAGNOSIS, STATUSES
 

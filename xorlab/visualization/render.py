@@ -28,7 +28,7 @@ from xorlab.analysis.importance import (
 )
 from xorlab.analysis.tables import MAX_CATEGORIES, configuration_label, decision_surfaces
 from xorlab.errors import ResultsError
-from xorlab.storage.store import write_text, write_with
+from xorlab.storage.folder import write_text, write_with
 from xorlab.training.config import SETTING_NAMES
 from xorlab.visualization.boundaries import decision_boundaries_figure
 from xorlab.visualization.curves import loss_bands, loss_curves_figure, seed_points, seeds_figure
