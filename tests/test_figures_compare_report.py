@@ -163,7 +163,7 @@ def test_compare_errors_are_one_clear_line(
 def test_report_of_a_sweep_with_no_finished_run(tmp_path: Path) -> None:
     """Ctrl-C before the first chunk finishes leaves no run: the page still renders."""
     from xorlab.analysis.tables import runs_table, summary_table
-    from xorlab.visualization.render import report_html
+    from xorlab.visualization.page import report_html
 
     page = report_html(tmp_path, summary_table(runs_table([])), {"sweep": {"name": "x"}}, [])
     assert "Sweep <code>x</code>" in page
