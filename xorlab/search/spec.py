@@ -347,11 +347,21 @@ def _parse_run(reader: _Reader, run: Mapping[str, Any]) -> RunOptions:
         raise reader.error("run", "address", "needs backend = 'dask' (a Dask scheduler address)")
     for module in options.imports:
         try:
-            importlib.import_module(module)
-        except (Exception, SystemExit) as error:  # a module that calls sys.exit is reported too
-            reason = str(error) or type(error).__name__
-            raise reader.error("run", "imports", f"cannot import {module!r}: {reason}") from None
+            import_plugin(module)
+        except ValueError as error:
+            raise reader.error("run", "imports", str(error)) from None
     return options
+
+
+def import_plugin(module: str) -> None:
+    """Import a module of [run] imports (it may register activations); ValueError saying why
+    it cannot be imported, also when it calls sys.exit."""
+    try:
+        importlib.import_module(module)
+    except (Exception, SystemExit) as error:
+        raise ValueError(
+            f"cannot import {module!r}: {str(error) or type(error).__name__}"
+        ) from None
 
 
 def _toml_value(value: Any) -> str:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from xorlab.analysis.tables import blank_inapplicable, summary_table
 from xorlab.errors import ResultsError
 from xorlab.storage.folder import CURVES, SHARDS
-from xorlab.storage.store import CURVE_SCHEMA
+from xorlab.storage.store import CURVE_SCHEMA, shard_sequence
 from xorlab.training.config import SETTINGS
 from xorlab.training.result import DIAGNOSIS, STATUSES
 
@@ -180,7 +180,7 @@ def _read_curve_files(folder: Path, run_ids: Collection[str] | None) -> pa.Table
     file); a file without a readable shard is asked itself. Memory: one file at a time."""
     import pyarrow.compute as pc
 
-    files = sorted((folder / CURVES).glob("*.parquet"), key=lambda p: (_sequence(p), p.name))
+    files = sorted((folder / CURVES).glob("*.parquet"), key=lambda p: (shard_sequence(p), p.name))
     holds = []
     for part in files:
         try:
@@ -200,11 +200,6 @@ def _read_curve_files(folder: Path, run_ids: Collection[str] | None) -> pa.Table
             table = table.filter(pc.is_in(table["run_id"], value_set=pa.array(sorted(mine))))
         parts.append(table)
     return pa.concat_tables(parts) if parts else CURVE_SCHEMA.empty_table()
-
-
-def _sequence(part: Path) -> int:
-    head = part.name.split("-", 1)[0]
-    return int(head) if head.isdigit() else -1
 
 
 def check_curves(folder: Path, required: bool = False) -> None:
@@ -313,15 +308,14 @@ def _read_spec(path: Path) -> dict[str, Any]:
 def _import_plugins(path: Path, spec: dict[str, Any]) -> None:
     """Import the modules of the spec's [run] imports (a plugin's activation, say), as the
     sweep did before training."""
-    import importlib
+    from xorlab.search.spec import import_plugin
 
     imports = spec.get("run", {}).get("imports", [])
     for module in imports if isinstance(imports, list) else [imports]:
         try:
-            importlib.import_module(str(module))
-        except (Exception, SystemExit) as error:
-            reason = str(error) or type(error).__name__
-            raise ResultsError(f"{path}: run.imports: cannot import {module!r}: {reason}") from None
+            import_plugin(str(module))
+        except ValueError as error:
+            raise ResultsError(f"{path}: run.imports: {error}") from None
 
 
 def load(path: str | Path) -> Results:

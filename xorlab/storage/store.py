@@ -80,7 +80,8 @@ def shard_runs(path: Path) -> int | None:
     return parsed[1] if parsed else None
 
 
-def _shard_sequence(path: Path) -> int:
+def shard_sequence(path: Path) -> int:
+    """The sequence number in a shard's name (-1 if not a shard's name)."""
     parsed = _shard_name(path)
     return parsed[0] if parsed else -1
 
@@ -220,7 +221,7 @@ class RunStore:
         """The shards, oldest first."""
         return sorted(
             (p for p in self.shards.glob("*.parquet") if _shard_name(p)),
-            key=_shard_sequence,
+            key=shard_sequence,
         )
 
     def open(self) -> dict[str, str]:
@@ -264,7 +265,7 @@ class RunStore:
                 self._reject(shard, problem)
                 continue
             statuses.update(zip(table["run_id"].to_pylist(), table["status"].to_pylist()))
-        self.next_sequence = max((_shard_sequence(p) for p in shards), default=-1) + 1
+        self.next_sequence = max((shard_sequence(p) for p in shards), default=-1) + 1
         self.read_seconds = time.perf_counter() - started
         return statuses
 
@@ -326,7 +327,7 @@ class RunStore:
 
     def stored_since(self, sequence: int) -> int:
         """Runs in the shards numbered `sequence` and later (from their names)."""
-        return sum(shard_runs(p) or 0 for p in self.shard_files() if _shard_sequence(p) >= sequence)
+        return sum(shard_runs(p) or 0 for p in self.shard_files() if shard_sequence(p) >= sequence)
 
     def runs(self, run_ids: Sequence[str], appended: Sequence[pa.Table] | None = None):
         """The stored runs among `run_ids`, in that order, as a DataFrame of the shards'
