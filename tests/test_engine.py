@@ -99,6 +99,26 @@ def test_a_run_gives_equal_bits_alone_in_a_pair_and_in_a_large_mixed_batch(
             assert_same_numbers(alone, other)
 
 
+def test_a_batch_that_mixes_noise_and_sample_counts_gives_each_run_its_own_numbers() -> None:
+    """noise 0 and 0.5 on the truth table (4 rows either way) and full-batch random data of 40
+    and 200 samples: a sweep over them batches such runs together; each must keep the numbers
+    it has trained alone (0.3 trained a noisy run without its noise in such a batch)."""
+    noisy = [
+        RunConfig(seed=s, data="truth_table", noise=n, lr=1.0, init_scale=1.0, epochs=200)
+        for s in (0, 1)
+        for n in (0.0, 0.5)
+    ]
+    sizes = [RunConfig(seed=s, data="random", samples=k, epochs=200) for s in (0, 1) for k in (40, 200)]
+    for configs in (noisy, sizes):
+        chunks = {}
+        for config in configs:  # as a sweep groups them
+            chunks.setdefault(config.batch_key, []).append(config)
+        for chunk in chunks.values():
+            for config, result in zip(chunk, train_batch(chunk)):
+                assert_same_numbers(train_batch([config])[0], result)
+                assert result.diagnosis == train_batch([config])[0].diagnosis
+
+
 def test_divergence_is_recorded_not_raised() -> None:
     config = RunConfig(seed=0, hidden=4, activation="relu", lr=1e200, epochs=50)
     (result,) = train_batch([config])

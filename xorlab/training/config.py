@@ -200,6 +200,7 @@ class RunConfig:
             self.epochs,
             self.log_every,
             self.patterns,
+            self.noise > 0,  # noisy rows or the 4 weighted patterns: two code paths
             self.optimizer,
             self.batch_size,
             (self.data, self.samples) if minibatches else None,  # same steps per epoch
