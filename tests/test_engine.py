@@ -108,7 +108,9 @@ def test_a_batch_that_mixes_noise_and_sample_counts_gives_each_run_its_own_numbe
         for s in (0, 1)
         for n in (0.0, 0.5)
     ]
-    sizes = [RunConfig(seed=s, data="random", samples=k, epochs=200) for s in (0, 1) for k in (40, 200)]
+    sizes = [
+        RunConfig(seed=s, data="random", samples=k, epochs=200) for s in (0, 1) for k in (40, 200)
+    ]
     for configs in (noisy, sizes):
         chunks = {}
         for config in configs:  # as a sweep groups them

@@ -380,16 +380,31 @@ def old_copy(tmp_path: Path) -> Path:
     return target
 
 
+def assert_same_runs(folder: Path, fresh: Path) -> None:
+    """runs.csv of a converted 0.2 folder against a fresh sweep: equal settings and metrics;
+    the diagnosis columns are the ones recorded by 0.2 (data: kept as they were), which the
+    rules of 0.4 may label differently."""
+    from xorlab.training.result import DIAGNOSIS
+
+    got = pd.read_csv(folder / "runs.csv").drop(columns=["train_seconds", *DIAGNOSIS])
+    expected = pd.read_csv(fresh / "runs.csv").drop(columns=["train_seconds", *DIAGNOSIS])
+    pd.testing.assert_frame_equal(got, expected)
+
+
 def test_a_folder_of_0_2_converts_with_every_run_reused(
     old_copy: Path, fresh02: Path, capsys
 ) -> None:
     argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
     assert sweep.main(argv) == 0
     assert "16 reused, 0 trained" in capsys.readouterr().out
+    recorded = {
+        record["run_id"]: record["outcome"]
+        for record in map(json.loads, (OLD_FOLDER / "journal.jsonl").read_text().splitlines())
+    }
     assert not (old_copy / "journal.jsonl").exists() and not (old_copy / "curves.csv").exists()
-    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
-    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
-    pd.testing.assert_frame_equal(got, expected)
+    assert_same_runs(old_copy, fresh02)
+    runs = pd.read_csv(old_copy / "runs.csv")
+    assert dict(zip(runs["run_id"], runs["outcome"])) == recorded  # kept, not recomputed
     old_curves = pd.read_csv(OLD_FOLDER / "curves.csv")
     pd.testing.assert_frame_equal(
         read_curves(old_copy),
@@ -413,9 +428,7 @@ def test_a_run_recorded_twice_in_a_journal_keeps_its_later_record(
     argv = [str(OLD_SPEC), "--out", str(old_copy.parent), "--no-progress", "--no-figures"]
     assert sweep.main(argv) == 0
     assert "16 reused, 0 trained" in capsys.readouterr().out
-    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
-    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
-    pd.testing.assert_frame_equal(got, expected)
+    assert_same_runs(old_copy, fresh02)
     pd.testing.assert_frame_equal(read_curves(old_copy), read_curves(fresh02), rtol=1e-9)
 
 
@@ -456,9 +469,7 @@ def test_a_damaged_journal_record_is_dropped_retrained_and_reported_once(
     assert "1 trained" in captured.out
     assert "torn" not in captured.err
     assert (copy_of / "journal.rejected.jsonl").read_text().count("\n") == 1
-    expected = pd.read_csv(finished / "runs.csv").drop(columns="train_seconds")
-    got = pd.read_csv(copy_of / "runs.csv").drop(columns="train_seconds")
-    pd.testing.assert_frame_equal(got, expected)
+    assert_same_runs(copy_of, finished)
     pd.testing.assert_frame_equal(read_curves(copy_of), read_curves(finished), rtol=1e-9)
     assert sweep.main(argv) == 0  # reported once: the second rerun is quiet
     captured = capsys.readouterr()
@@ -475,9 +486,7 @@ def test_a_torn_last_journal_line_is_dropped_not_fatal(
     assert sweep.main(argv) == 0
     captured = capsys.readouterr()
     assert "dropped its torn last line" in captured.err and "1 trained" in captured.out
-    expected = pd.read_csv(fresh02 / "runs.csv").drop(columns="train_seconds")
-    got = pd.read_csv(old_copy / "runs.csv").drop(columns="train_seconds")
-    pd.testing.assert_frame_equal(got, expected)
+    assert_same_runs(old_copy, fresh02)
 
 
 # -- 7, 8. processes and signals ------------------------------------------------------------------------

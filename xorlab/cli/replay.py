@@ -97,6 +97,12 @@ def _replay(args: argparse.Namespace) -> int:
     diagnosis = result.diagnosis
     solved = f"solved at epoch {result.epochs_to_solve}" if result.solved else "not solved"
     print(f"outcome: {diagnosis.outcome} ({solved}, status {result.status})")
+    kept = row.get("outcome")
+    if isinstance(kept, str) and kept and kept != diagnosis.outcome:
+        print(
+            f"runs.csv keeps the outcome recorded when the run was stored, {kept}: "
+            "the diagnosis rules have changed since"
+        )
     print(
         f"evidence: live_units = {diagnosis.live_units} of {config.hidden}, "
         f"grad_norm = {diagnosis.grad_norm:.3g}, "

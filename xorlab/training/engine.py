@@ -27,6 +27,8 @@ run shuffles its mini-batches with its own generator (`nn.shuffle_generator`).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -35,7 +37,16 @@ from itertools import groupby
 import numpy as np
 
 from xorlab.training.config import RunConfig
-from xorlab.training.diagnosis import CHANCE, TAIL, Evidence, diagnose
+from xorlab.training.curvature import lowest_eigenvalue
+from xorlab.training.diagnosis import (
+    CHANCE,
+    FRACTIONS,
+    TAIL,
+    Evidence,
+    diagnose,
+    fraction_epochs,
+    needs_curvature,
+)
 from xorlab.training.nn import (
     ACTIVATIONS,
     ADAM_BETA2,
@@ -110,7 +121,8 @@ class _Data:
         self.pattern_present = pattern_counts > 0  # (4, M): 00 01 10 11 in the data
         self.every_pattern = self.pattern_present.all(axis=0).tolist()
         if self.reduced:
-            self.codes = np.stack(codes, axis=1)  # (samples, M)
+            if first.batch_size:  # mini-batches: their runs share a sample count
+                self.codes = np.stack(codes, axis=1)  # (samples, M)
             self.counts = pattern_counts
             self.y = PATTERN_Y[:, None].astype(dtype)  # (4, 1)
         else:
@@ -131,6 +143,18 @@ class _Data:
         self.W2 = np.stack([p.W2[0] for p in problems], axis=-1)  # (H, M)
         self.b1 = np.stack([p.b1[:, 0] for p in problems], axis=-1)  # (H, M)
         self.b2 = np.array([p.b2[0, 0] for p in problems])  # (M,)
+
+    def columns(self, runs: np.ndarray) -> _Data:
+        """The training set of some of the runs (indices), in float64, for evaluating their
+        loss's gradient at given parameters."""
+        part = object.__new__(_Data)
+        part.dtype, part.reduced = np.float64, self.reduced
+        part.counts = self.counts[:, runs]
+        part.mean_weights = self.mean_weights[:, runs].astype(np.float64)
+        part.y = (self.y if self.reduced else self.y[:, runs]).astype(np.float64)
+        if not self.reduced:
+            part.x0, part.x1 = (x[..., runs].astype(np.float64) for x in (self.x0, self.x1))
+        return part
 
     def step_weights(self) -> Iterator[np.ndarray]:
         """The weights of each mini-batch update of one epoch, (rows, M), in a fresh order:
@@ -325,6 +349,40 @@ def _on_patterns(net: _Net, activations) -> tuple[np.ndarray, np.ndarray]:
     return slopes, sigmoid(Z2)
 
 
+def _step(config: RunConfig, grad_norm: float, parameters: int) -> float:
+    """The step per unit gradient of an epoch at a steady gradient (for the diagnosis): lr, or
+    lr / (1 - beta) with momentum; Adam moves each parameter by about lr x g / rms(g)."""
+    if config.optimizer == "adam":
+        return config.lr / (grad_norm / math.sqrt(parameters) + ADAM_EPS)
+    if config.optimizer in ("momentum", "nesterov"):
+        return config.lr / (1 - config.momentum)
+    return config.lr
+
+
+def _curvature(
+    configs: Sequence[RunConfig], data: _Data, theta: np.ndarray, loss, needed: np.ndarray
+) -> np.ndarray:
+    """The lowest eigenvalue of the mean loss's Hessian at `theta` for the runs `needed` (NaN
+    for the others): see `curvature`."""
+    lowest = np.full(len(configs), np.nan)
+    runs = np.flatnonzero(needed)
+    if not len(runs):
+        return lowest
+    if len(runs) == 1:  # a runs axis of 2, as a lone run is trained (see the module's docstring)
+        runs = np.repeat(runs, 2)
+    part = data.columns(runs)
+    net = _Net(part, configs[0].hidden, len(runs), _activation_slices([configs[i] for i in runs]))
+
+    def gradient(at: np.ndarray) -> np.ndarray:
+        net.theta[:] = at
+        net.forward()
+        net.backward(loss, part.mean_weights)
+        return net.grad.copy()
+
+    lowest[runs] = lowest_eigenvalue(gradient, theta[:, runs].astype(np.float64))
+    return lowest
+
+
 @cache
 def _peak_slope(activation: str) -> float:
     """The steepest slope of an activation (sigmoid 0.25, tanh and relu 1)."""
@@ -374,6 +432,10 @@ def _train_lockstep(
     path = np.empty((first.epochs + 1, *net.theta.shape)) if trace else None
     tail_from = max(0, first.epochs + 1 - TAIL) if diagnose_runs else first.epochs + 1
     tail_loss = np.empty((first.epochs + 1 - tail_from, runs))
+    at_fraction = fraction_epochs(first.epochs)  # the diagnosis's loss, whatever is logged
+    is_fraction = np.zeros(first.epochs + 1, bool)
+    is_fraction[at_fraction] = diagnose_runs
+    fraction_loss = np.empty((len(FRACTIONS), runs))
     row = 0
     with np.errstate(all="ignore"):
         for epoch in range(first.epochs + 1):
@@ -387,11 +449,13 @@ def _train_lockstep(
                 np.logical_or(within, data.absent, out=within)
                 np.logical_and.reduce(within, axis=0, out=solved_now)
                 np.copyto(last_unsolved, epoch, where=~solved_now)
-            if epoch >= tail_from or is_logged[epoch]:  # the loss, computed once
+            if epoch >= tail_from or is_logged[epoch] or is_fraction[epoch]:  # computed once
                 per_row = loss.value(net.Z2, net.A2, data.y)
                 epoch_loss = (per_row * data.mean_weights).sum(axis=0)
                 if epoch >= tail_from:
                     tail_loss[epoch - tail_from] = epoch_loss
+                if is_fraction[epoch]:
+                    fraction_loss[at_fraction == epoch] = epoch_loss
             if is_logged[epoch]:
                 curve_loss[row] = epoch_loss
                 correct = classified_right(net.A2, data.y)
@@ -412,6 +476,9 @@ def _train_lockstep(
             net.backward(loss, data.mean_weights)  # the full-batch gradient of the mean loss
             grad_norm = np.sqrt((net.grad.astype(np.float64) ** 2).sum(axis=0))
             slopes, outputs = _on_patterns(net, activations)
+            largest_weight = np.abs(net.theta.astype(np.float64)).max(axis=0)
+            outside = np.abs(net.A2 - data.y) >= data.margin  # the last forward pass
+            wrong_samples = (outside * data.counts).sum(axis=0)
     seconds = (time.perf_counter() - start_time) / n_real
     results: list[RunResult] = [None] * n_real  # type: ignore[list-item]
     summaries = []
@@ -446,14 +513,26 @@ def _train_lockstep(
             outputs=outputs[:, :n_real],
             present=data.pattern_present[:, :n_real],
             grad_norm=grad_norm[:n_real],
-            curve_epoch=log_at,
-            curve_loss=curve_loss[:, :n_real],
+            step=np.array(
+                [_step(c, g, len(net.theta)) for c, g in zip(configs[:n_real], grad_norm)]
+            ),
+            epochs=np.full(n_real, first.epochs),
+            fraction_loss=fraction_loss[:, :n_real],
             tail_loss=tail_loss[:, :n_real],
             chance=np.array([CHANCE[c.loss] for c in configs[:n_real]]),
             margin=data.margin[:n_real],
+            largest_weight=largest_weight[:n_real],
+            lowest_curvature=np.full(n_real, np.nan),  # measured below, where it matters
+            noisy=np.full(n_real, not data.reduced),
+            wrong_samples=wrong_samples[:n_real],
+            samples=data.samples[:n_real],
         )
         diverged = np.array([r.status == "diverged" for r in summaries])
         solved = np.array([r.solved for r in summaries])
+        needed = needs_curvature(evidence, diverged, solved)
+        if needed.any():
+            lowest = _curvature(configs[:n_real], data, net.theta, loss, needed)
+            evidence = dataclasses.replace(evidence, lowest_curvature=lowest)
         for result, diagnosis in zip(summaries, diagnose(evidence, diverged, solved)):
             result.diagnosis = diagnosis
     return results

@@ -67,10 +67,26 @@ def best_sentences(summary: pd.DataFrame, limit: int = 4) -> list[str]:
 
 
 OUTCOME_WORDS = {  # outcome -> (what the runs did, what would likely help)
-    "diverged": ("blew up (NaN/inf or a huge loss)", "a smaller lr would help"),
+    "diverged": ("blew up (NaN/inf, a huge loss or huge weights)", "a smaller lr would help"),
+    "incomplete_data": (
+        "were trained on samples that lack one of the 4 XOR patterns",
+        "more samples would help",
+    ),
+    "noise_limited": (
+        "learned XOR on the clean patterns, but cannot fit every noisy sample",
+        "less noise would let them count as solved",
+    ),
+    "capacity": (
+        "have fewer than 2 hidden units, which cannot represent XOR",
+        "hidden >= 2 is needed",
+    ),
     "dead_units": (
         "ended with fewer than 2 live relu units",
         "more hidden units, a smaller lr or another activation would help",
+    ),
+    "linear": (
+        "collapsed to an affine function (no relu unit bends on the data)",
+        "another seed, a smaller lr or another init would help",
     ),
     "saturated": (
         "ended with their hidden units saturated",
@@ -83,6 +99,11 @@ OUTCOME_WORDS = {  # outcome -> (what the runs did, what would likely help)
     "local_minimum": (
         "stopped in a local minimum with patterns wrong",
         "another seed, more hidden units or momentum would help",
+    ),
+    "saddle": (
+        "sit on a saddle with two patterns merged",
+        "more epochs may free them (about half of such runs solve by 10x the epochs); "
+        "momentum or a larger lr leaves saddles sooner",
     ),
     "oscillating": ("ended oscillating", "a smaller lr would help"),
     "slow": ("were still improving when training stopped", "more epochs would help"),

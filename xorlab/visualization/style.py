@@ -149,12 +149,17 @@ def sequential_colors(n: int) -> list:
 OUTCOME_COLORS = {
     "solved": "#2ca02c",
     "diverged": "#000000",
+    "incomplete_data": "#aec7e8",
+    "noise_limited": "#17becf",
+    "capacity": "#7f7f7f",
     "dead_units": "#8c564b",
+    "linear": "#bcbd22",
     "saturated": "#9467bd",
     "plateau": "#c7c7c7",
     "local_minimum": "#d62728",
     "oscillating": "#ff7f0e",
     "slow": "#1f77b4",
+    "saddle": "#9edae5",
     "other": "#e377c2",
 }
 EFFECT_COLORS = {"main": "#4c72b0", "interaction": "#dd8452", "rest": "#bbbbbb"}
