@@ -12,12 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from tests.conftest import REPO
-from xorlab.analysis.importance import effects, importance_sentence, marginals
+from xorlab.analysis.importance import effects, importance_sentence, marginals, swept_settings
 from xorlab.analysis.stats import chi2_sf
 from xorlab.cli import sweep
+from xorlab.errors import SpecError
+from xorlab.search.spec import parse_spec
 from xorlab.visualization.curves import loss_bands
 from xorlab.visualization.heatmap import (
     MAX_PANELS,
@@ -74,9 +78,9 @@ def test_effects_are_the_functional_anova_of_a_balanced_grid() -> None:
 
 
 def test_effects_weigh_configurations_by_their_finished_runs() -> None:
-    """Failed runs are left out, so configurations can have unequal runs: every mean and
-    variance is then over the runs (a configuration weighs its finished runs), by hand here
-    per run, with numpy."""
+    """Failed runs are left out, so configurations can have unequal runs and the effects are
+    no longer orthogonal: each is what it explains beyond those entered before it (the
+    strongest alone first), by hand here per run with numpy's least squares."""
     rates = {(h, lr): min(1.0, 0.15 * h + lr) for h in (2, 4, 8) for lr in (0.05, 0.3)}
     runs = grid_runs(rates, seeds=30, seed=7)
     failed = (runs["hidden"] == 8) & (runs["seed"] < 20) | (runs["lr"] == 0.05) & (runs["seed"] < 9)
@@ -84,20 +88,31 @@ def test_effects_weigh_configurations_by_their_finished_runs() -> None:
     table = effects(runs, ["hidden", "lr"]).set_index("effect")
     done = runs[runs["status"] != "failed"]
     y = done["solved"].to_numpy(float)
-    grand = y.mean()
+    total = ((y - y.mean()) ** 2).sum()
 
-    def rate(keys: list[str]) -> np.ndarray:  # each run's solve rate over its keys' levels
-        return done.groupby(keys)["solved"].transform("mean").to_numpy(float)
+    def fitted_variance(*blocks: np.ndarray) -> float:
+        design = np.column_stack([np.ones(len(y)), *blocks])
+        fitted = design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        return ((fitted - y.mean()) ** 2).sum()
 
-    hidden, lr = rate(["hidden"]) - grand, rate(["lr"]) - grand
-    both = rate(["hidden", "lr"]) - grand
-    total = (both**2).mean()
-    assert table.loc["hidden", "share"] == pytest.approx((hidden**2).mean() / total)
-    assert table.loc["lr", "share"] == pytest.approx((lr**2).mean() / total)
-    interaction = ((both - hidden - lr) ** 2).mean() / total
+    cells = pd.get_dummies(done["hidden"].astype(str) + "/" + done["lr"].astype(str))
+    between = fitted_variance(cells.to_numpy(float))  # the variance between configurations
+    assert 0 < between < total
+
+    def explained(*settings: str) -> float:  # share of it explained by the settings
+        blocks = [pd.get_dummies(done[s]).to_numpy(float) for s in settings]
+        return fitted_variance(*blocks) / between
+
+    first, second = sorted(["hidden", "lr"], key=lambda s: -explained(s))
+    assert table.loc[first, "share"] == pytest.approx(explained(first))
+    assert table.loc[second, "share"] == pytest.approx(explained(first, second) - explained(first))
+    interaction = 1 - explained(first, second)  # two settings: the pair explains the rest
     assert table.loc["hidden x lr", "share"] == pytest.approx(interaction)
-    assert table.loc["hidden", "chi2"] == pytest.approx(
-        len(y) * (hidden**2).mean() / (grand * (1 - grand))
+    assert table["share"].sum() == pytest.approx(1)
+    assert table.loc["hidden x lr", "df"] == 2
+    grand = y.mean()
+    assert table.loc[first, "chi2"] == pytest.approx(
+        explained(first) * between / (grand * (1 - grand))
     )
 
 
@@ -524,3 +539,78 @@ def test_bin_labels_lie_inside_the_sampled_range() -> None:
         for level in levels:
             held = values[out == level]
             assert level == f"{held.min():.2g}-{held.max():.2g}"
+
+
+PARAM_CHOICES = {  # settings a generated grid may sweep, conditional ones among them
+    "init": ["normal", "uniform", "xavier", "he"],
+    "init_scale": [0.01, 0.1, 1.0],
+    "optimizer": ["gd", "momentum", "adam"],
+    "momentum": [0.5, 0.9],
+    "activation": ["sigmoid", "tanh", "relu"],
+    "hidden": [2, 4, 8],
+    "lr": [0.1, 1.0, 10.0],
+}
+
+
+@st.composite
+def graded_grids(draw) -> tuple[pd.DataFrame, list[str]]:
+    """A grid spec xorlab accepts (conditional settings leave it uncrossed), expanded by the
+    real grid search, its runs given random solved outcomes (rates per configuration)."""
+    names = draw(
+        st.lists(st.sampled_from(sorted(PARAM_CHOICES)), min_size=1, max_size=4, unique=True)
+    )
+    params = {
+        name: draw(st.lists(st.sampled_from(PARAM_CHOICES[name]), min_size=2, unique=True))
+        for name in names
+    }
+    seeds = draw(st.integers(1, 6))
+    try:
+        spec = parse_spec(
+            {"sweep": {"name": "g", "seeds": seeds}, "params": params}, Path("g.toml")
+        )
+    except SpecError:
+        assume(False)
+    configs = list(spec.space())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rate = {}
+    rows = []
+    for config in configs:
+        key = str([getattr(config, k) for k in names])
+        rate.setdefault(key, rng.choice([0.0, 0.2, 0.5, 0.9, 1.0]))
+        row = {name: getattr(config, name) for name in PARAM_CHOICES}
+        rows.append(row | {"seed": config.seed, "status": "ok", "solved": rng.random() < rate[key]})
+    runs = pd.DataFrame(rows)
+    return runs, swept_settings(runs, names)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graded_grids())
+def test_importance_shares_are_a_decomposition_on_every_grid(grid) -> None:
+    """For any grid xorlab accepts: every share in [0, 1], all of them (rest included) adding
+    up to 1, and degrees of freedom that count only the level combinations that exist."""
+    runs, swept = grid
+    table = effects(runs, swept)
+    if table.empty:
+        return
+    assert ((table["share"] >= -1e-12) & (table["share"] <= 1 + 1e-12)).all()
+    assert table["share"].sum() == pytest.approx(1, abs=1e-9)
+    for _, row in table[table["kind"] != "rest"].iterrows():
+        keys = row["effect"].split(" x ")
+        cells = runs[keys].astype(str).drop_duplicates()
+        assert 0 <= row["df"] <= len(cells) - 1
+        if row["df"] > 0:
+            assert row["p_value"] == pytest.approx(stats.chi2.sf(row["chi2"], row["df"]), rel=1e-9)
+
+
+@pytest.mark.parametrize("rest, said", [(0.7, True), (0.11, True), (0.09, False)])
+def test_the_sentence_says_how_much_is_left_unexplained(rest: float, said: bool) -> None:
+    """A random search's main effects may explain little: the sentence says the rest."""
+    table = pd.DataFrame(
+        [
+            ["lr", "main", 5, 1 - rest, 40.0, 4, 1e-6, True],
+            ["rest", "rest", np.nan, rest, np.nan, np.nan, np.nan, False],
+        ],
+        columns=["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"],
+    )
+    sentence = importance_sentence(table, seeds=1)
+    assert (f"; {rest:.0%} is explained by none of these" in sentence) == said

@@ -9,6 +9,15 @@ configurations' solve rates. Cells are weighted by their runs, which on a grid (
 same seeds) is the textbook uniform weighting. A random search is decomposed over binned values
 (quantiles) of its continuous settings.
 
+Where the settings are not crossed (a conditional setting such as `init_scale`, which `xavier`
+and `he` lack; a random search's unequal bins) the effects are not orthogonal, and shares of
+separately computed effects would overlap (0.3 showed 114% on sweeps/init.toml). So the effects
+are entered in turn, as sequential (type I) sums of squares of a weighted least-squares fit:
+the main effects, strongest alone first, then the strongest pairs, each credited with what it
+explains beyond those before it, with the degrees of freedom it adds (only level combinations
+that exist count). On a crossed grid this is the orthogonal decomposition above; on every sweep
+the shares and the rest add up to 1, each >= 0.
+
 Seeds are few in most sweeps, so every effect comes with the Pearson chi-square test of "the
 setting does not change the solve rate": with 3 seeds, shares of a third of the variation can be
 noise, and the tables and the report's sentence say so.
@@ -29,6 +38,7 @@ from xorlab.training.config import SETTINGS, format_value
 BINS = 5  # quantile bins of a numeric setting with more than MAX_CATEGORIES values
 TOP_PAIRS = 3  # interactions kept: the strongest
 ALPHA = 0.05  # below this p-value an effect is reported as real
+REST_WORTH_SAYING = 0.1  # the sentence names the unexplained share from this on
 EFFECT_COLUMNS = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
 MARGINAL_COLUMNS = [
     "setting",
@@ -127,9 +137,8 @@ def effects(
     per main effect, the `pairs` strongest pairwise interactions, and the rest (higher-order
     interactions and seed noise), strongest first within each kind. Columns: EFFECT_COLUMNS;
     `share` is of the variance of the configurations' solve rates, `chi2`/`df`/`p_value` test
-    "no effect", `real` is p < ALPHA. Empty when every run ended alike. On a grid the shares
-    add up to 1; over a random search's bins (cells of unequal runs) they need not, and the
-    rest is then 0."""
+    "no effect", `real` is p < ALPHA. Empty when every run ended alike. The shares and the
+    rest add up to 1 on every sweep: see the module's docstring."""
     return _effects(_cells(runs, settings, binned)[0], settings, pairs)
 
 
@@ -152,41 +161,64 @@ def _effects(cells: pd.DataFrame, settings: Sequence[str], pairs: int) -> pd.Dat
     mean = cells["solved"].sum() / n if n else np.nan
     if not n or mean in (0.0, 1.0):
         return pd.DataFrame(columns=EFFECT_COLUMNS)
-
-    def spread(values: pd.Series) -> float:  # run-weighted mean square over the runs
-        return float((weight * values.to_numpy(dtype=float) ** 2).sum() / n)
-
-    def rate_over(keys: list[str]) -> pd.Series:  # each cell's solve rate over `keys`' levels
-        groups = cells.groupby(keys, sort=False)
-        return groups["solved"].transform("sum") / groups["runs"].transform("sum")
-
-    total = spread(cells["solved"] / cells["runs"] - mean)  # between configurations
-    if total <= 0:
+    fit = _Fit(cells["solved"].to_numpy(float) / weight, weight)
+    if fit.total <= 0:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     noise = mean * (1 - mean)
-    rows = []
-    main = {}
-    for setting in settings:
-        main[setting] = rate_over([setting])
-        df = cells[setting].nunique() - 1
-        rows.append(
-            _row(setting, "main", df + 1, spread(main[setting] - mean), total, n, noise, df)
-        )
-    interactions = []
-    for a, b in itertools.combinations(settings, 2):
-        variance = spread(rate_over([a, b]) - main[a] - main[b] + mean)
-        df = (cells[a].nunique() - 1) * (cells[b].nunique() - 1)
-        levels = cells.groupby([a, b]).ngroups
-        interactions.append(
-            _row(f"{a} x {b}", "interaction", levels, variance, total, n, noise, df)
-        )
-    interactions.sort(key=lambda r: -r[3])
-    rows += [r for r in interactions[:pairs] if r[3] > 0]
+
+    def columns(keys: list[str]) -> np.ndarray:  # one indicator column per level combination
+        combined = cells[keys].astype(str).agg("\x1f".join, axis=1)
+        return pd.get_dummies(combined).to_numpy(float)
+
+    def row(effect, kind, keys, explained, rank) -> list:
+        levels = cells.groupby(keys).ngroups
+        return _row(effect, kind, levels, explained, fit.total, n, noise, rank)
+
+    # main effects, strongest alone first, each with what it explains beyond those before it
+    alone = {s: fit.explained([columns([s])])[0] for s in settings}
+    order = sorted(settings, key=lambda s: -alone[s])
+    rows, design, explained, rank = [], [], 0.0, 1
+    for setting in order:
+        design.append(columns([setting]))
+        now, now_rank = fit.explained(design)
+        rows.append(row(setting, "main", [setting], now - explained, now_rank - rank))
+        explained, rank = now, now_rank
+    # interactions: each pair beyond every main effect; the strongest `pairs`, in turn
+    beyond = {
+        pair: fit.explained([*design, columns(list(pair))])[0] - explained
+        for pair in itertools.combinations(settings, 2)
+    }
+    for pair in sorted(beyond, key=lambda p: -beyond[p])[:pairs]:
+        if beyond[pair] <= fit.total * 1e-12:
+            break
+        design.append(columns(list(pair)))
+        now, now_rank = fit.explained(design)
+        effect = f"{pair[0]} x {pair[1]}"
+        rows.append(row(effect, "interaction", list(pair), now - explained, now_rank - rank))
+        explained, rank = now, now_rank
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     table = table.sort_values(["kind", "share"], ascending=[False, False], kind="stable")
-    rest = max(0.0, 1 - table["share"].sum())
+    rest = max(0.0, 1 - explained / fit.total)
     table.loc[len(table)] = ["rest", "rest", np.nan, rest, np.nan, np.nan, np.nan, False]
     return table.astype({"levels": "Int64", "df": "Int64"}).reset_index(drop=True)
+
+
+class _Fit:
+    """Weighted least squares of the cells' solve rates on indicator columns: what a set of
+    effects explains of the run-weighted variance between configurations, and its rank (the
+    degrees of freedom, counting only the level combinations that exist)."""
+
+    def __init__(self, rate: np.ndarray, weight: np.ndarray) -> None:
+        self.root = np.sqrt(weight / weight.sum())
+        self.rate = rate
+        self.mean = float((weight * rate).sum() / weight.sum())
+        self.total = float(((self.root * (rate - self.mean)) ** 2).sum())
+
+    def explained(self, blocks: list[np.ndarray]) -> tuple[float, int]:
+        design = np.column_stack([np.ones(len(self.rate)), *blocks]) * self.root[:, None]
+        coef, _, rank, _ = np.linalg.lstsq(design, self.rate * self.root, rcond=None)
+        fitted = design @ coef / self.root
+        return float(((self.root * (fitted - self.mean)) ** 2).sum()), int(rank)
 
 
 def _row(effect, kind, levels, variance, total, n, noise, df) -> list:
@@ -231,6 +263,12 @@ def importance_sentence(table: pd.DataFrame, seeds: int) -> str | None:
     if len(real_pairs):
         pairs = ", ".join(f"{row['effect']} {row['share']:.0%}" for _, row in real_pairs.iterrows())
         sentence += f"; together, beyond their own effects: {pairs}"
+    rest = table.loc[table["kind"] == "rest", "share"]
+    if len(rest) and rest.iloc[0] >= REST_WORTH_SAYING:
+        sentence += (
+            f"; {rest.iloc[0]:.0%} is explained by none of these (seed noise and"
+            " interactions of three or more settings)"
+        )
     sentence += "."
     if len(noise):
         listed = ", ".join(
