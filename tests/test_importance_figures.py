@@ -614,3 +614,25 @@ def test_the_sentence_says_how_much_is_left_unexplained(rest: float, said: bool)
     )
     sentence = importance_sentence(table, seeds=1)
     assert (f"; {rest:.0%} is explained by none of these" in sentence) == said
+
+
+def test_the_best_of_every_figure_is_the_summarys_first_row() -> None:
+    """Two configurations solve every seed; B solves sooner, A ends at a lower loss. The
+    summary ranks B first (solve rate, then epochs to solve), and so does every figure."""
+    from xorlab.analysis.tables import summary_table
+    from xorlab.visualization.curves import seed_points
+    from xorlab.visualization.style import best_per_group
+
+    rows = []
+    for lr, ets, loss in ((0.1, 100, 0.05), (1.0, 50, 0.1)):  # A, then B
+        for seed in range(3):
+            rows.append(
+                {"activation": "tanh", "hidden": 2, "lr": lr, "seed": seed, "status": "ok"}
+                | {"solved": True, "epochs_to_solve": ets + seed, "final_loss": loss + seed / 1e3}
+                | {"final_accuracy": 1.0, "outcome": "solved", "run_id": f"{lr}-{seed}"}
+            )
+    runs = pd.DataFrame(rows)
+    first = summary_table(runs, ["activation", "hidden", "lr"]).iloc[0]
+    assert first["lr"] == 1.0
+    assert set(best_per_group(runs, ["activation", "hidden"])["lr"]) == {1.0}
+    assert seed_points(runs)["run_id"].str.startswith("1.0-").all()

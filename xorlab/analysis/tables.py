@@ -138,13 +138,42 @@ def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -
         summary["solve_rate"] = summary["_solved"] / summary["_finished"]
     low, high = wilson_interval(summary["_solved"].to_numpy(), summary["_finished"].to_numpy())
     summary["solve_rate_low"], summary["solve_rate_high"] = low, high
-    summary = summary.sort_values(
+    return best_first(summary)[[*settings, *SUMMARY_METRICS]].reset_index(drop=True)
+
+
+def best_first(summary: pd.DataFrame) -> pd.DataFrame:
+    """Configurations in the one order of "best" every view uses: solve rate (high first),
+    then median epochs to solve and median final loss (low first); ties keep their order."""
+    return summary.sort_values(
         ["solve_rate", "epochs_to_solve_median", "final_loss_median"],
         ascending=[False, True, True],
         na_position="last",
         kind="stable",
     )
-    return summary[[*settings, *SUMMARY_METRICS]].reset_index(drop=True)
+
+
+def ranked_configurations(runs: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
+    """The configurations (the `settings` columns) in summary.csv's order, computed from the
+    few columns the order needs (a figure's runs may lack the others)."""
+    status = runs["status"] if "status" in runs else pd.Series("ok", index=runs.index)
+    frame = runs.assign(
+        _finished=status != "failed",
+        _ok_loss=runs["final_loss"].where(status == "ok"),
+        _ets=runs["epochs_to_solve"].astype(float),
+    )
+    summary = (
+        frame.groupby(list(settings), sort=False, dropna=False)
+        .agg(
+            _solved=("solved", "sum"),
+            _finished=("_finished", "sum"),
+            epochs_to_solve_median=("_ets", "median"),
+            final_loss_median=("_ok_loss", "median"),
+        )
+        .reset_index()
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        summary["solve_rate"] = summary["_solved"] / summary["_finished"]
+    return best_first(summary)[list(settings)].reset_index(drop=True)
 
 
 def configuration_label(row: pd.Series | dict, settings: Sequence[str]) -> str:

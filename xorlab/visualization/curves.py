@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -15,8 +17,10 @@ from xorlab.visualization.style import (
     activation_color,
     best_per_group,
     chance_lines,
+    fixed_text,
     log_scale,
     new_axes,
+    other_swept,
     panels,
     sequential_colors,
 )
@@ -99,7 +103,11 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
             ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"training loss (log scale; dotted: {chance})")
-    figure.suptitle("Loss curves over seeds, each hidden size at its best settings")
+    drawn = fixed_text(best, other_swept(runs, ["activation", "hidden"]))
+    figure.suptitle(
+        "Loss curves over seeds, each hidden size at its best settings"
+        + (f" (all {drawn})" if drawn else "")
+    )
     return figure
 
 
@@ -203,10 +211,16 @@ def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = 
     return ax
 
 
-def seeds_figure(points: pd.DataFrame) -> Figure:
-    """How fast and how reliably each hidden size solves, seed by seed (`seed_points`)."""
+def seeds_figure(points: pd.DataFrame, swept: Sequence[str] = ()) -> Figure:
+    """How fast and how reliably each hidden size solves, seed by seed (`seed_points`);
+    `swept`: the other swept settings, named in the title where the best agree on them."""
     figure, axes = panels(2, width=5.5, height=4.2)
     epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
     final_loss_strip(points, axes[0, 1]).set_title("How reliably: final loss per seed")
-    figure.suptitle("Seeds of each hidden size at its best settings (box: quartiles, line: median)")
+    drawn = fixed_text(points, [s for s in swept if s in points])
+    figure.suptitle(
+        "Seeds of each hidden size at its best settings"
+        + (f" (all {drawn})" if drawn else "")
+        + " (box: quartiles, line: median)"
+    )
     return figure

@@ -44,7 +44,7 @@ from xorlab.visualization.random_search import (
     scatter_figure,
 )
 from xorlab.visualization.report import varying_settings
-from xorlab.visualization.style import DPI, PNG, CurvesOf, drawn
+from xorlab.visualization.style import DPI, PNG, CurvesOf, drawn, other_swept
 
 REPORT = "report.html"
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def _heatmap_figure(runs: pd.DataFrame, layout) -> Figure:
 
 
 def _seeds_figure(runs: pd.DataFrame) -> Figure:
-    return seeds_figure(seed_points(runs))
+    return seeds_figure(seed_points(runs), other_swept(runs, ["activation", "hidden"]))
 
 
 def _loss_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 
-from xorlab.training.config import SETTING_NAMES
+from xorlab.training.config import SETTING_NAMES, format_value
 
 ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -109,23 +109,32 @@ def shared_colorbar(figure: Figure, mappable, label: str) -> None:
 
 
 def best_per_group(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Runs of the configuration that solves best (then lowest median loss) for each key."""
-    others = [
+    """Runs of the best configuration for each key, "best" as summary.csv orders them (solve
+    rate, then median epochs to solve, then median final loss): one definition everywhere."""
+    from xorlab.analysis.tables import ranked_configurations
+
+    others = other_swept(runs, keys)
+    keys = list(keys)
+    if not others:
+        return runs
+    first = ranked_configurations(runs, keys + others).drop_duplicates(keys)
+    return runs.merge(first, on=keys + others)
+
+
+def other_swept(runs: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """The settings that vary between the runs, besides `keys`."""
+    return [
         c
         for c in SETTING_NAMES
         if c in runs and c not in keys and runs[c].nunique(dropna=False) > 1
     ]
-    keys = list(keys)
-    if not others:
-        return runs
-    config = (
-        runs.groupby(keys + others, dropna=False)
-        .agg(_rate=("solved", "mean"), _loss=("final_loss", "median"))
-        .reset_index()
-        .sort_values(["_rate", "_loss"], ascending=[False, True])
-        .drop_duplicates(keys)
-    )
-    return runs.merge(config[keys + others], on=keys + others)
+
+
+def fixed_text(best: pd.DataFrame, settings: Sequence[str]) -> str:
+    """'lr = 1, optimizer = adam': the settings among `settings` that are the same in every
+    run of `best` (what a figure of "the best" drew, to say in its title)."""
+    same = [s for s in settings if best[s].nunique(dropna=False) == 1]
+    return ", ".join(f"{s} = {format_value(best[s].iloc[0])}" for s in same)
 
 
 def blanks_as_dash(values: pd.Series) -> pd.Series:
