@@ -374,7 +374,25 @@ def test_summary_counts_every_outcome(grid: Path) -> None:
 def test_the_report_says_why_runs_failed(grid: Path) -> None:
     page = (grid / "report.html").read_text()
     assert "<h2>Why runs failed</h2>" in page
-    assert "sigmoid, hidden 2, lr 0.1: 10/10 runs are still on the chance plateau" in page
+    import html
+    import re
+
+    summary = pd.read_csv(grid / "summary.csv")
+    why = re.findall(
+        r"<li>(\w+), hidden (\d+), lr ([\d.]+): (\d+)/10 runs [^<]*?: (\w+) = ([\w.]+) solves "
+        r"(\d+)/(\d+) with the same (\w+), (\w+)\.</li>",
+        html.unescape(page),
+    )
+    assert len(why) >= 3
+    for activation, hidden, lr, _, setting, value, k, n, *_ in why:
+        mine = {"activation": activation, "hidden": int(hidden), "lr": float(lr)}
+        better = mine | {setting: type(mine[setting])(value)}
+        rows = [
+            summary[(summary[list(c)] == pd.Series(c)).all(axis=1)].iloc[0] for c in (mine, better)
+        ]
+        assert rows[1]["solve_rate"] > rows[0]["solve_rate"]  # the evidence is the sweep's own
+        assert int(k) == round(rows[1]["solve_rate"] * int(n)) and int(n) == rows[1]["n_seeds"]
+    assert "momentum" not in page.split("Why runs failed")[1].split("</ul>")[0]  # swept lr speaks
     assert "figures/outcomes.png" in page and (grid / "figures" / "outcomes.png").exists()
     assert f"python -m xorlab.replay {grid} RUN_ID" in page
 
@@ -579,3 +597,57 @@ def test_an_older_folder_keeps_its_recorded_outcomes_and_replay_says_when_they_d
     out = capsys.readouterr().out
     assert "outcome: local_minimum" in out
     assert "runs.csv keeps the outcome recorded when the run was stored, slow" in out
+
+
+# -- what the report says at the edges -------------------------------------------------------------
+
+
+def report_text(tmp_path: Path, spec: str, name: str) -> tuple[str, str]:
+    """The sweep's console output and its report's text (tags dropped)."""
+    import html
+    import re
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(spec)
+    out = tmp_path / "out"
+    assert sweep.main([str(path), "--out", str(out), "--no-progress", "--no-figures"]) == 0
+    page = (out / name / "report.html").read_text()
+    return path.name, html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_when_nothing_solves_the_report_says_so_once(tmp_path: Path, capsys) -> None:
+    spec = (
+        '[sweep]\nname = "allfail"\nseeds = 5\n[params]\nhidden = [2, 4, 8]\n'
+        'lr = [0.001, 0.002]\n[train]\nactivation = "sigmoid"\nepochs = 200\n'
+    )
+    _, text = report_text(tmp_path, spec, "allfail")
+    console = capsys.readouterr().out
+    for said in (text, console):
+        assert (
+            "No configuration solved XOR in 200 epochs: 0 of 30 runs of 6 configurations." in said
+        )
+    assert "did as well" not in text and "solved XOR on 0/" not in text
+    assert "Of 30 runs after 200 epochs: 30 are still on the chance plateau." in text
+    assert text.count("For the 30 plateau runs: more epochs or a larger init_scale may help.") == 1
+
+
+def test_advice_never_suggests_what_the_spec_already_has(tmp_path: Path) -> None:
+    """PDP's protocol uses momentum: its local minima are not told to try momentum."""
+    spec = (REPO / "sweeps" / "literature" / "pdp_xor.toml").read_text()
+    spec = spec.replace("seeds = 200", "seeds = 40").replace("epochs = 5000", "epochs = 1500")
+    _, text = report_text(tmp_path, spec, "pdp_xor")
+    why = text.split("Why runs failed")[1].split("Outcomes are defined")[0]
+    assert "local minimum" in why and "more hidden units may help" in why
+    assert "momentum" not in why
+
+
+def test_ties_with_the_best_are_said_with_the_seeds_that_would_separate_them(
+    tmp_path: Path,
+) -> None:
+    spec = (
+        '[sweep]\nname = "ties"\nseeds = 3\n[params]\nhidden = [4, 8]\nlr = [0.5, 1.0]\n'
+        'activation = ["tanh", "relu"]\n[train]\nepochs = 1500\ninit_scale = 1.0\n'
+    )
+    _, text = report_text(tmp_path, spec, "ties")
+    assert "configurations solved XOR on every seed in 1500 epochs. Best:" in text
+    assert "cannot be told apart from it with 3 seeds (their intervals overlap)" in text

@@ -215,9 +215,10 @@ def _finish(report, args) -> int:
     if len(report.store_problems) > 5:
         print(f"note: ... and {len(report.store_problems) - 5} more", file=sys.stderr)
     if report.summary is not None and len(report.summary):
-        from xorlab.visualization.report import best_table
+        from xorlab.visualization.report import best_table, headline
 
         print(best_table(report.summary))
+        print(headline(report.summary))
     print(
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )

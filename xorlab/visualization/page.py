@@ -15,7 +15,12 @@ from xorlab.analysis.importance import (
 )
 from xorlab.analysis.tables import configuration_label
 from xorlab.training.config import SETTING_NAMES
-from xorlab.visualization.report import best_sentences, failure_sentences, varying_settings
+from xorlab.visualization.report import (
+    best_sentences,
+    failure_sentences,
+    headline,
+    varying_settings,
+)
 
 IMPORTANCE = "importance.csv"
 MARGINALS = "marginals.csv"
@@ -128,10 +133,11 @@ th {{ background: #f3f3f3; }} td:first-child {{ text-align: left; }}
 pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>Sweep <code>{name}</code></h1>
+<p class="headline"><strong>{html.escape(headline(summary) or "")}</strong></p>
 <p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
 {counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
 {matter_html}
-<h2>Best configurations</h2><ul>{sentences}</ul>
+{f"<h2>Best configurations</h2><ul>{sentences}</ul>" if sentences else ""}
 {failures}
 <p>Tables: {tables}</p>
 <h2>Figures</h2>{figure_html or (NO_FIGURES if len(summary) else NO_RUNS).format(folder=html.escape(str(folder)))}
