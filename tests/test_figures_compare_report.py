@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
@@ -194,3 +195,55 @@ def test_runs_retrained_from_runs_csv_reproduce_their_numbers(sweeps: Path) -> N
     best = corners[(corners["which"] == "best seed") & corners["configuration"].isin(solved)]
     assert len(best) == 4 * len(solved) > 0
     assert ((best["output"] > 0.5) == (best["x0"] != best["x1"])).all()
+
+
+def test_replay_snapshots_sit_where_the_outputs_change() -> None:
+    """Outputs flat until epoch 1300, moving until 1700, flat again: the two inner snapshots
+    fall inside the move (evenly spaced ones would sit at 1000 and 2000)."""
+    from xorlab.visualization.story import snapshot_epochs
+
+    epochs = np.arange(3001)
+    move = np.clip((epochs - 1300) / 400, 0, 1)
+    outputs = np.stack([0.5 - 0.4 * move, 0.5 + 0.4 * move, 0.5 + 0.4 * move, 0.5 - 0.4 * move], 1)
+    shown = snapshot_epochs(outputs)
+    assert shown[0] == 0 and shown[-1] == 3000 and len(shown) == 4
+    assert all(1300 < e < 1700 for e in shown[1:-1])
+    flat = snapshot_epochs(np.full((11, 4), 0.5))  # nothing moves: evenly spaced
+    assert list(flat) == [0, 3, 7, 10]
+
+
+def test_degenerate_sweeps_draw_no_empty_or_repeated_panels() -> None:
+    """Every run failed: the seeds figure has no empty "how fast" panel, and decision
+    boundaries that are all the same function are drawn once."""
+    from xorlab.visualization.boundaries import decision_boundaries_figure
+    from xorlab.visualization.curves import seeds_figure
+
+    points = pd.DataFrame(
+        {
+            "activation": "sigmoid",
+            "hidden": [2, 2, 4, 4],
+            "slot": [0.0, 0.0, 1.0, 1.0],
+            "x_epochs": [0.0, 0.1, 1.0, 1.1],
+            "x_loss": [0.0, 0.1, 1.0, 1.1],
+            "solved": False,
+            "status": "ok",
+            "epochs_to_solve": np.nan,
+            "final_loss": [0.6931, 0.6930, 0.6929, 0.6932],
+            "loss": "bce",
+            "seed": [0, 1, 0, 1],
+        }
+    )
+    figure = seeds_figure(points)
+    assert len(figure.axes) == 1 and "no seed solved XOR" in figure.axes[0].get_title()
+    grid = np.linspace(-0.5, 1.5, 5)
+    x0, x1 = (a.ravel() for a in np.meshgrid(grid, grid))
+    surfaces = pd.concat(
+        pd.DataFrame({"configuration": c, "which": w, "seed": 0, "x0": x0, "x1": x1, "output": 0.5})
+        for c in ("hidden 2", "hidden 4")
+        for w in ("best seed", "worst seed")
+    )
+    alike = decision_boundaries_figure(surfaces)
+    assert "learned the same function" in alike._suptitle.get_text()
+    assert sum(1 for ax in alike.axes if ax.get_title()) == 1
+    surfaces.loc[surfaces["configuration"] == "hidden 4", "output"] = np.linspace(0, 1, 50)
+    assert sum(1 for ax in decision_boundaries_figure(surfaces).axes if ax.get_title()) == 4

@@ -17,6 +17,8 @@ from xorlab.analysis.stats import fisher_exact
 from xorlab.training.config import SETTING_NAMES, format_value
 from xorlab.training.diagnosis import OUTCOMES
 
+SIGNIFICANT = 0.05  # a difference whose p-value is below this is starred
+
 
 def unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
@@ -104,6 +106,7 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     from matplotlib.figure import Figure
 
     from xorlab.visualization.heatmap import heatmap_axes
+    from xorlab.visualization.style import title
 
     common = table[table["present_in"] == "all"]
     cells = heatmap_axes(keys, {k: common[k].nunique(dropna=False) for k in keys})
@@ -121,6 +124,20 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
             diff = f"solve_rate_diff_{name}"
             if rows and columns:
                 grid = subset.pivot_table(index=rows, columns=columns, values=diff, aggfunc="mean")
+                counts = {
+                    column: subset.pivot_table(
+                        index=rows, columns=columns, values=column, aggfunc="sum"
+                    ).reindex(index=grid.index, columns=grid.columns)
+                    for column in (
+                        f"solved_{names[0]}",
+                        f"n_{names[0]}",
+                        f"solved_{name}",
+                        f"n_{name}",
+                    )
+                }
+                lowest_p = subset.pivot_table(
+                    index=rows, columns=columns, values=f"p_value_{name}", aggfunc="min"
+                ).reindex(index=grid.index, columns=grid.columns)
                 image = ax.imshow(
                     grid.to_numpy(float),
                     cmap="RdBu",
@@ -133,15 +150,17 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
                     for j in range(grid.shape[1]):
                         value = grid.iat[i, j]
                         if np.isfinite(value):
-                            color = "white" if abs(value) > 0.6 else "black"
+                            k1, n1, k2, n2 = (int(c.iat[i, j]) for c in counts.values())
+                            star = " *" if lowest_p.iat[i, j] < SIGNIFICANT else ""
                             ax.text(
                                 j,
                                 i,
-                                f"{value:+.1f}",
+                                f"{k1}/{n1}\n-> {k2}/{n2}{star}",
                                 ha="center",
                                 va="center",
-                                fontsize=8,
-                                color=color,
+                                fontsize=7,
+                                color="white" if abs(value) > 0.6 else "black",
+                                fontweight="bold" if star else "normal",
                             )
                 ax.set_xticks(
                     range(grid.shape[1]),
@@ -158,5 +177,9 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
             ax.set_title(f"{panel or 'all'}: {name} - {names[0]}", fontsize=10)
     if image is not None:
         figure.colorbar(image, ax=list(axes.ravel()), label="solve rate difference", fraction=0.03)
-    figure.suptitle(f"Solve rate of each sweep minus {names[0]} (blue: better, red: worse)")
+    title(
+        figure,
+        f"Solve rate of each sweep minus {names[0]} (blue: better, red: worse; cells: solved"
+        f" seeds {names[0]} -> the other; * Fisher's exact p < {SIGNIFICANT})",
+    )
     return figure

@@ -46,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
 def _compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from xorlab.analysis.comparison import compare, comparison_figure, outcome_counts, unique_names
+    from xorlab.analysis.comparison import (
+        SIGNIFICANT,
+        compare,
+        comparison_figure,
+        outcome_counts,
+        unique_names,
+    )
     from xorlab.errors import SpecError
     from xorlab.storage.folder import write_with
     from xorlab.storage.loader import load
@@ -107,7 +113,7 @@ def _compare(args: argparse.Namespace) -> int:
     for name in names[1:]:
         printed[f"diff {name}"] = show[f"solve_rate_diff_{name}"].map(lambda v: f"{v:+.2f}")
         printed[f"p {name}"] = [
-            f"{p:.3g}{' *' if p < 0.05 else ''}" for p in show[f"p_value_{name}"]
+            f"{p:.3g}{' *' if p < SIGNIFICANT else ''}" for p in show[f"p_value_{name}"]
         ]
     print(printed.to_string(index=False))
     outcomes = outcome_counts(sweeps)

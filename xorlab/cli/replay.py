@@ -110,7 +110,17 @@ def _replay(args: argparse.Namespace) -> int:
         f"loss_change over the last tenth = {diagnosis.loss_change:.3g}"
     )
     out.mkdir(parents=True, exist_ok=True)
-    figure = story_figure(run_story(result), f"run {run_id}: {diagnosis.outcome}")
+    shown = ", ".join(
+        f"{name} {_exact(getattr(config, name))}"
+        for name in ("activation", "hidden", "lr", "optimizer", "loss", "init_scale")
+        if getattr(config, name) is not None
+    )
+    evidence = f"{diagnosis.live_units}/{config.hidden} units live" + (
+        f", {diagnosis.wrong_patterns} wrong" if diagnosis.wrong_patterns else ""
+    )
+    figure = story_figure(
+        run_story(result), f"run {run_id} ({shown}): {diagnosis.outcome}; {evidence}"
+    )
     path = out / f"replay-{run_id}.png"
     write_with(path, lambda f: figure.savefig(f, format="png", dpi=100))
     print(f"wrote {path}")

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from xorlab.visualization.style import XOR_POINTS, new_axes, panels, shared_colorbar
+from xorlab.visualization.style import XOR_POINTS, new_axes, panels, shared_colorbar, title
 
 
 def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -41,9 +41,31 @@ def decision_boundary(surface: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+ALIKE = 0.02  # surfaces within this of each other everywhere are drawn once
+
+
 def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
-    """One column per configuration: its best seed above, its worst below."""
+    """One column per configuration: its best seed above, its worst below; a single panel
+    when every one learned the same function (e.g. every run stuck at 0.5)."""
     configurations = list(dict.fromkeys(surfaces["configuration"]))
+    outputs = surfaces.groupby(["configuration", "which"], sort=False)["output"].apply(
+        lambda v: v.to_numpy()
+    )
+    stacked = np.stack(outputs.to_list())
+    if len(stacked) > 1 and np.ptp(stacked, axis=0).max() < ALIKE:
+        figure, axes = panels(1, width=4.4, height=3.8, colorbar=True)
+        first = surfaces[
+            (surfaces["configuration"] == configurations[0]) & (surfaces["which"] == "best seed")
+        ]
+        ax = decision_boundary(first, axes[0, 0])
+        ax.set_title(f"{configurations[0]}, best seed (seed {first['seed'].iloc[0]})", fontsize=8)
+        shared_colorbar(figure, ax.collections[0], "network output (line: 0.5)")
+        title(
+            figure,
+            f"All {len(stacked)} panels of the top configurations (best and worst seeds) "
+            f"learned the same function (within {ALIKE}): one is shown",
+        )
+        return figure
     figure, axes = panels(len(configurations), width=3.6, height=3.4, rows=2, colorbar=True)
     for c, configuration in enumerate(configurations):
         for r, which in enumerate(("best seed", "worst seed")):
@@ -53,7 +75,8 @@ def decision_boundaries_figure(surfaces: pd.DataFrame) -> Figure:
             ax = decision_boundary(subset, axes[r, c])
             ax.set_title(f"{configuration}\n{which} (seed {subset['seed'].iloc[0]})", fontsize=8)
     shared_colorbar(figure, axes[0, 0].collections[0], "network output (line: 0.5)")
-    figure.suptitle(
-        "Learned function of the top configurations (points: XOR targets, red = 1, blue = 0)"
+    title(
+        figure,
+        "Learned function of the top configurations (points: XOR targets, red = 1, blue = 0)",
     )
     return figure

@@ -23,6 +23,7 @@ from xorlab.visualization.style import (
     other_swept,
     panels,
     sequential_colors,
+    title,
 )
 
 
@@ -104,9 +105,10 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"training loss (log scale; dotted: {chance})")
     drawn = fixed_text(best, other_swept(runs, ["activation", "hidden"]))
-    figure.suptitle(
+    title(
+        figure,
         "Loss curves over seeds, each hidden size at its best settings"
-        + (f" (all {drawn})" if drawn else "")
+        + (f" (all {drawn})" if drawn else ""),
     )
     return figure
 
@@ -214,13 +216,17 @@ def final_loss_strip(points: pd.DataFrame, ax: Axes | None = None, group: str = 
 def seeds_figure(points: pd.DataFrame, swept: Sequence[str] = ()) -> Figure:
     """How fast and how reliably each hidden size solves, seed by seed (`seed_points`);
     `swept`: the other swept settings, named in the title where the best agree on them."""
-    figure, axes = panels(2, width=5.5, height=4.2)
-    epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
-    final_loss_strip(points, axes[0, 1]).set_title("How reliably: final loss per seed")
+    any_solved = bool(points["solved"].any())  # none: no empty "how fast" panel
+    figure, axes = panels(2 if any_solved else 1, width=5.5, height=4.2)
+    if any_solved:
+        epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
+    caption = "How reliably: final loss per seed" + ("" if any_solved else " (no seed solved XOR)")
+    final_loss_strip(points, axes[0, -1]).set_title(caption)
     drawn = fixed_text(points, [s for s in swept if s in points])
-    figure.suptitle(
+    title(
+        figure,
         "Seeds of each hidden size at its best settings"
         + (f" (all {drawn})" if drawn else "")
-        + " (box: quartiles, line: median)"
+        + " (box: quartiles, line: median)",
     )
     return figure

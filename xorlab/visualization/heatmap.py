@@ -16,6 +16,7 @@ from xorlab.visualization.style import (
     levels,
     panels,
     shared_colorbar,
+    title,
 )
 
 MAX_PANELS = 24  # heatmap panels in one figure; further settings are pooled
@@ -184,14 +185,14 @@ def heatmap_figure(data: pd.DataFrame, layout: HeatmapLayout) -> Figure:
             else:
                 ax.set_yticks([])
             value = panel_col.partition(" = ")[2]
-            title = ", ".join(t for t in (panel_col, panel_row) if t)
+            panel_title = ", ".join(t for t in (panel_col, panel_row) if t)
             ax.set_title(
-                title,
+                panel_title,
                 fontsize=9,
                 color=activation_color(value) if layout.panel_columns == "activation" else "black",
             )
     shared_colorbar(figure, image, "solve rate (seeds solved / seeds)")
     cells_note = "cells: seeds solved / seeds" if text else "colour: share of seeds solved"
     pooled = f"; pooled over {', '.join(layout.pooled)} (least important)" if layout.pooled else ""
-    figure.suptitle(f"Solve rate over {layout.rows} x {layout.columns} ({cells_note}{pooled})")
+    title(figure, f"Solve rate over {layout.rows} x {layout.columns} ({cells_note}{pooled})")
     return figure

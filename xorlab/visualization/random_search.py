@@ -19,6 +19,7 @@ from xorlab.visualization.style import (
     new_axes,
     panels,
     shared_colorbar,
+    title,
 )
 
 
@@ -54,7 +55,7 @@ def scatter_figure(
         setting_scatter(runs, setting, setting in log_scaled, ax).set_title(
             f"final loss vs {setting}"
         )
-    figure.suptitle("Random search: final loss of every run against each sampled setting")
+    title(figure, "Random search: final loss of every run against each sampled setting")
     return figure
 
 
@@ -133,8 +134,9 @@ def parallel_coordinates_figure(
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     shared_colorbar(figure, lines, "solve rate")
-    figure.suptitle(
+    title(
+        figure,
         f"Random search: {len(table)} configurations, coloured by solve rate "
-        "(axes log-scaled where sampled so)"
+        "(axes log-scaled where sampled so)",
     )
     return figure

@@ -21,6 +21,7 @@ from xorlab.training.nn import ACTIVATIONS, LOSSES, sigmoid
 from xorlab.training.reference import draw_problem
 from xorlab.training.result import RunResult
 from xorlab.visualization.style import chance_lines, log_scale
+from xorlab.visualization.style import title as wrapped_title
 
 PATTERNS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 SNAPSHOTS = 4  # epochs at which the learned function is drawn
@@ -56,6 +57,20 @@ def _forward(theta: np.ndarray, hidden: int, activation: str, inputs: np.ndarray
     Z1 = Z1 + b[:, None]
     A1 = ACTIVATIONS[activation].value(Z1)
     return Z1, np.einsum("eph,eh->ep", A1, w) + c[:, None]
+
+
+def snapshot_epochs(outputs: np.ndarray, count: int = SNAPSHOTS) -> np.ndarray:
+    """The epochs at which to draw the learned function: the first, the last, and between them
+    where the outputs (epochs x patterns) have travelled equal shares of their whole path, so
+    the snapshots sit where the run changes, not at evenly spaced epochs."""
+    last = len(outputs) - 1
+    steps = np.abs(np.diff(np.nan_to_num(outputs), axis=0)).sum(axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(steps)])
+    if last < count or travelled[-1] <= 0:
+        return np.unique(np.linspace(0, last, count).round().astype(int))
+    marks = travelled[-1] * np.arange(1, count - 1) / (count - 1)
+    inner = np.searchsorted(travelled, marks)
+    return np.unique(np.concatenate([[0], inner, [last]]))
 
 
 MAX_UNITS = 16  # hidden units whose pre-activations a story shows
@@ -99,7 +114,7 @@ def run_story(result: RunResult, resolution: int = 41) -> Story:
             "target": np.tile(PATTERN_Y, E),
         }
     )
-    shown = np.unique(np.linspace(0, len(trace) - 1, SNAPSHOTS).round().astype(int))
+    shown = snapshot_epochs(outputs)
     grid = np.linspace(-0.5, 1.5, resolution)
     x0, x1 = np.meshgrid(grid, grid)
     points = np.stack([x0.ravel(), x1.ravel()], axis=1)
@@ -189,6 +204,6 @@ def story_figure(story: Story, title: str) -> Figure:
         ax.set_title(f"epoch {epoch}", fontsize=10)
         ax.set_xticks([0, 1])
         ax.set_yticks([0, 1])
-    figure.suptitle(title)
     figure.subplots_adjust(left=0.05, right=0.95, wspace=0.5, hspace=0.35, top=0.9)
+    wrapped_title(figure, title)
     return figure

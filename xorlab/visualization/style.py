@@ -3,6 +3,7 @@ panels, and the helpers every figure family uses."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
@@ -99,6 +100,17 @@ def panels(
         hspace=0.45,
     )
     return figure, axes
+
+
+def title(figure: Figure, text: str, size: float = 12) -> None:
+    """The figure's title, wrapped to its width (a one-panel figure never clips it), with the
+    panels moved down for each extra line."""
+    width, height = figure.get_size_inches()
+    lines = textwrap.wrap(text, max(30, int(width * 72 / (size * 0.55))))
+    figure.suptitle("\n".join(lines), fontsize=size)
+    if len(lines) > 1:
+        box = figure.subplotpars
+        figure.subplots_adjust(top=box.top - (len(lines) - 1) * size * 1.35 / 72 / height)
 
 
 def shared_colorbar(figure: Figure, mappable, label: str) -> None:
