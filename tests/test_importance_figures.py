@@ -245,7 +245,13 @@ def test_parallel_coordinates_positions() -> None:
     assert by_lr["lr_position"].tolist() == pytest.approx([0.0, 0.5, 1.0])  # log: 0.1 midway
     assert by_lr["hidden_position"].tolist() == pytest.approx([0.0, 0.5, 1.0])  # linear
     assert by_lr.loc[1.0, "solve_rate"] == 0.5 and by_lr.loc[1.0, "runs"] == 2
-    assert [label for _, label in ticks["activation"]] == ["relu", "tanh"]
+    assert [label for _, label in ticks["activation"]] == ["relu\n(67% solve)", "tanh\n(0% solve)"]
+    relu = table[table["activation"] == "relu"].sort_values("solve_rate")
+    # relu's configurations spread in its band (the lower half), the better one higher: the
+    # mix of a categorical value shows instead of one line painted by the last drawn
+    assert relu["activation_position"].is_monotonic_increasing
+    assert relu["activation_position"].between(0.25 - 0.175, 0.25 + 0.175).all()
+    assert relu["activation_position"].nunique() == len(relu)
     assert ticks["lr"][0][1] == "0.01" and ticks["lr"][-1][1] == "1"
 
 

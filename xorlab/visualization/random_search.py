@@ -83,16 +83,36 @@ def parallel_coordinates_data(
             low, high = float(scaled.min()), float(scaled.max())
             span = high - low or 1.0
             table[f"{setting}_position"] = (scaled - low) / span
-            marks = np.linspace(low, high, 4) if high > low else np.array([low])
             ticks[setting] = [
-                ((m - low) / span, format_value(float(10**m if log else m))) for m in marks
+                ((m - low) / span, format_value(float(10**m if log else m)))
+                for m in _round_ticks(low, high, log)
             ]
-        else:
+        else:  # each value a band, its configurations spread in it by solve rate: the mix shows
             order = levels(values)
-            where = {v: i / max(len(order) - 1, 1) for i, v in enumerate(order)}
-            table[f"{setting}_position"] = values.map(where).astype(float)
-            ticks[setting] = [(where[v], str(v)) for v in order]
+            centres = {v: (i + 0.5) / len(order) for i, v in enumerate(order)}
+            half = 0.35 / len(order)
+            rank = table.groupby(setting)["solve_rate"].rank(method="first") - 0.5
+            count = table.groupby(setting)["solve_rate"].transform("size")
+            centre = values.map(centres).astype(float)
+            table[f"{setting}_position"] = centre - half + 2 * half * rank / count
+            solved = (table["solve_rate"] * table["runs"]).groupby(values).sum()
+            rates = solved / table["runs"].groupby(values).sum()  # over the runs
+            ticks[setting] = [(centres[v], f"{v}\n({rates[v]:.0%} solve)") for v in order]
     return table, ticks
+
+
+def _round_ticks(low: float, high: float, log: bool) -> list[float]:
+    """Tick positions at round values within [low, high] (of log10 values when `log`): the
+    decades, or matplotlib's nice steps; the ends when fewer than two fall inside."""
+    from matplotlib.ticker import MaxNLocator
+
+    if high <= low:
+        return [low]
+    if log:
+        inside = [float(k) for k in range(int(np.ceil(low)), int(np.floor(high)) + 1)]
+    else:
+        inside = [t for t in MaxNLocator(4).tick_values(low, high) if low <= t <= high]
+    return inside if len(inside) >= 2 else [low, high]
 
 
 def parallel_coordinates_figure(
@@ -123,7 +143,15 @@ def parallel_coordinates_figure(
     for i, setting in enumerate(settings):
         ax.axvline(i, color="#444", lw=0.8)
         for position, label in ticks[setting]:
-            ax.text(i - 0.04, position, label, ha="right", va="center", fontsize=7)
+            ax.text(
+                i - 0.04,
+                position,
+                label,
+                ha="right",
+                va="center",
+                fontsize=7,
+                bbox={"facecolor": "white", "alpha": 0.75, "linewidth": 0, "pad": 1},
+            )
     ax.axvline(len(settings), color="#444", lw=0.8)
     for value in (0, 0.5, 1):
         ax.text(len(settings) + 0.04, value, f"{value:g}", ha="left", va="center", fontsize=7)
