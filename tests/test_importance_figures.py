@@ -642,3 +642,40 @@ def test_the_best_of_every_figure_is_the_summarys_first_row() -> None:
     assert first["lr"] == 1.0
     assert set(best_per_group(runs, ["activation", "hidden"])["lr"]) == {1.0}
     assert seed_points(runs)["run_id"].str.startswith("1.0-").all()
+
+
+def test_a_setting_in_a_strong_interaction_is_not_pooled_away(monkeypatch) -> None:
+    """optimizer alone changes nothing, but lr x optimizer is the largest effect: ranked with
+    its interactions it comes before init_bias, which does nothing, and the heatmap pools
+    init_bias, saying what it hid."""
+    from xorlab.analysis.importance import importance_order, total_importance
+    from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for lr, optimizer, bias, activation, hidden in itertools.product(
+        (0.1, 1.0, 10.0), ("gd", "adam"), ("zero", "same"), ("tanh", "relu"), (2, 4, 8)
+    ):
+        rate = 0.9 if (lr == 10.0) == (optimizer == "gd") else 0.1  # the pair decides
+        for seed in range(4):
+            rows.append(
+                {"lr": lr, "optimizer": optimizer, "init_bias": bias, "activation": activation}
+                | {"hidden": hidden, "seed": seed, "status": "ok", "solved": rng.random() < rate}
+            )
+    runs = pd.DataFrame(rows)
+    settings = ["hidden", "activation", "lr", "optimizer", "init_bias"]
+    table = effects(runs, settings)
+    main = table[table["kind"] == "main"].set_index("effect")["share"]
+    assert main["optimizer"] < 0.1  # alone: little
+    shares = total_importance(table)
+    assert shares["optimizer"] > 0.3 > shares["init_bias"]
+    order = importance_order(table)
+    assert order.index("optimizer") < order.index("init_bias")
+    monkeypatch.setattr("xorlab.visualization.heatmap.MAX_PANELS", 4)  # room for one more
+    layout = heatmap_layout(runs, settings, order)
+    assert "optimizer" not in layout.pooled
+    assert layout.pooled == ("init_bias",)
+    figure = heatmap_figure(heatmap_data(runs, layout), layout, shares)
+    assert "init_bias, 2% of the variation with its interactions" in " ".join(
+        figure._suptitle.get_text().split()
+    )

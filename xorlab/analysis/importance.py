@@ -229,6 +229,23 @@ def _row(effect, kind, levels, variance, total, n, noise, df) -> list:
     return [effect, kind, levels, variance / total, statistic, df, p_value, bool(p_value < ALPHA)]
 
 
+def total_importance(table: pd.DataFrame) -> dict[str, float]:
+    """Each setting's share with its interactions: its main effect plus every interaction it
+    is in (a setting in a strong interaction with a weak main effect still matters)."""
+    totals: dict[str, float] = {}
+    for _, row in table[table["kind"] != "rest"].iterrows():
+        for setting in str(row["effect"]).split(" x "):
+            totals[setting] = totals.get(setting, 0.0) + float(row["share"])
+    return totals
+
+
+def importance_order(table: pd.DataFrame) -> list[str]:
+    """The settings, most important first by `total_importance` (what the heatmap keeps as
+    panels before it pools any)."""
+    shares = total_importance(table)
+    return sorted(shares, key=lambda s: -shares[s])
+
+
 def seeds_per_configuration(runs: pd.DataFrame, settings: Sequence[str]) -> int:
     """The median number of runs per configuration (their seeds)."""
     if not settings:

@@ -113,14 +113,23 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
     return figure
 
 
+MAX_SEED_GROUPS = 8  # more values of the grouping setting (a random search's) are binned
+
+
 def seed_points(runs: pd.DataFrame, group: str = "hidden") -> pd.DataFrame:
     """The data of the seeds figure: every run of each (activation, `group` value) at its best
     other settings, with the x of its slot (groups side by side, activations dodged within a
     group: `slot`) and, jittered around it (fixed seeds), where the epochs-to-solve strip
     (`x_epochs`) and the final-loss strip (`x_loss`) draw it."""
+    values = runs[group]
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_SEED_GROUPS:
+        from xorlab.analysis.importance import level_labels  # e.g. 31 sampled hidden sizes
+
+        labels, order = level_labels(values, binned=True)
+        runs = runs.assign(**{group: pd.Categorical(labels, categories=order, ordered=True)})
     best = best_per_group(runs, ["activation", group])
     activations = sorted(runs["activation"].unique())
-    groups = sorted(best[group].unique())
+    groups = _in_order(best[group])
     width = 0.8 / max(len(activations), 1)
     dodge = {a: (k - (len(activations) - 1) / 2) * width for k, a in enumerate(activations)}
     place = {v: i for i, v in enumerate(groups)}
@@ -138,8 +147,16 @@ def seed_points(runs: pd.DataFrame, group: str = "hidden") -> pd.DataFrame:
     return points
 
 
+def _in_order(values: pd.Series) -> list:
+    """The distinct values in order: a binned setting's bins in their order, else sorted."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna())
+        return [c for c in values.cat.categories if c in present]
+    return sorted(values.unique())
+
+
 def _group_axis(ax: Axes, points: pd.DataFrame, group: str, extra=()) -> None:
-    groups = sorted(points[group].unique())
+    groups = _in_order(points[group])
     activations = sorted(points["activation"].unique())
     ax.set_xticks(range(len(groups)), [format_value(v) for v in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)

@@ -124,7 +124,9 @@ def heatmap_data(runs: pd.DataFrame, layout: HeatmapLayout) -> pd.DataFrame:
 CELL_TEXT_POINTS = 7  # cell labels' font size; a label is drawn only where it fits
 
 
-def heatmap_figure(data: pd.DataFrame, layout: HeatmapLayout) -> Figure:
+def heatmap_figure(
+    data: pd.DataFrame, layout: HeatmapLayout, shares: Mapping[str, float] | None = None
+) -> Figure:
     """Solve-rate heatmaps as small multiples, drawn from `heatmap_data` (see `heatmap_layout`),
     k/n in the cells where the cells are large enough to read it."""
     row_values = list(data["row"].cat.categories)
@@ -193,6 +195,12 @@ def heatmap_figure(data: pd.DataFrame, layout: HeatmapLayout) -> Figure:
             )
     shared_colorbar(figure, image, "solve rate (seeds solved / seeds)")
     cells_note = "cells: seeds solved / seeds" if text else "colour: share of seeds solved"
-    pooled = f"; pooled over {', '.join(layout.pooled)} (least important)" if layout.pooled else ""
+    hidden = [
+        f"{s}, {shares[s]:.0%} of the variation with its interactions"
+        if shares and s in shares
+        else s
+        for s in layout.pooled
+    ]
+    pooled = f"; pooled over {'; '.join(hidden)} (the least important)" if hidden else ""
     title(figure, f"Solve rate over {layout.rows} x {layout.columns} ({cells_note}{pooled})")
     return figure

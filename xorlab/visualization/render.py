@@ -20,8 +20,10 @@ from xorlab import interrupts
 from xorlab.analysis.importance import (
     TOP_PAIRS,
     effects_and_marginals,
+    importance_order,
     seeds_per_configuration,
     swept_settings,
+    total_importance,
 )
 from xorlab.analysis.tables import MAX_CATEGORIES, decision_surfaces
 from xorlab.errors import ResultsError
@@ -101,8 +103,8 @@ def _parallel_coordinates(runs: pd.DataFrame, settings: list[str], log_scaled: S
     return parallel_coordinates_figure(*parallel_coordinates_data(runs, settings, log_scaled))
 
 
-def _heatmap_figure(runs: pd.DataFrame, layout) -> Figure:
-    return heatmap_figure(heatmap_data(runs, layout), layout)
+def _heatmap_figure(runs: pd.DataFrame, layout, shares=None) -> Figure:
+    return heatmap_figure(heatmap_data(runs, layout), layout, shares or {})
 
 
 def _seeds_figure(runs: pd.DataFrame) -> Figure:
@@ -338,15 +340,12 @@ def figure_makers(
     if early is not True:
         if importance is None:
             importance = importance_tables(runs, swept, sampled)
-        main = importance[0][importance[0]["kind"] == "main"] if len(importance[0]) else None
-        order = (
-            main.sort_values("share", ascending=False)["effect"].tolist()
-            if main is not None
-            else []
-        )
+        # settings ranked with their interactions: one in a strong interaction is not pooled
+        shares = total_importance(importance[0]) if len(importance[0]) else {}
+        order = importance_order(importance[0]) if len(importance[0]) else []
         layout = heatmap_layout(runs, _heatmap_settings(runs, swept, sampled), order)
         if layout is not None:
-            makers["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout)
+            makers["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout, shares)
         makers["importance.png"] = partial(importance_figure, *importance[:2])
     return makers
 
