@@ -201,6 +201,7 @@ def heatmap_figure(
         else s
         for s in layout.pooled
     ]
-    pooled = f"; pooled over {'; '.join(hidden)} (the least important)" if hidden else ""
+    joined = ("; " if shares else ", ").join(hidden)
+    pooled = f"; pooled over {joined} (the least important)" if hidden else ""
     title(figure, f"Solve rate over {layout.rows} x {layout.columns} ({cells_note}{pooled})")
     return figure
