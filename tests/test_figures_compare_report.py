@@ -247,3 +247,31 @@ def test_degenerate_sweeps_draw_no_empty_or_repeated_panels() -> None:
     assert sum(1 for ax in alike.axes if ax.get_title()) == 1
     surfaces.loc[surfaces["configuration"] == "hidden 4", "output"] = np.linspace(0, 1, 50)
     assert sum(1 for ax in decision_boundaries_figure(surfaces).axes if ax.get_title()) == 4
+
+
+def test_a_sweep_of_one_configuration_draws_every_seed() -> None:
+    """PDP's protocol is one configuration over seeds: the loss figure draws each seed (not
+    "each hidden size at its best settings", of which there is one)."""
+    from xorlab.visualization.render import _loss_figure
+
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "seed": [0, 1, 2],
+            "activation": "sigmoid",
+            "hidden": 2,
+            "lr": 1.0,
+            "loss": "mse",
+            "status": "ok",
+            "solved": [True, True, False],
+        }
+    )
+    epochs = np.arange(0, 101, 10)
+    curves = pd.concat(
+        pd.DataFrame({"run_id": r, "epoch": epochs, "loss": 0.25 * np.exp(-epochs / (50 + i))})
+        for i, r in enumerate("abc")
+    )
+    figure = _loss_figure(runs, lambda ids: curves[curves["run_id"].isin(ids)])
+    assert "every seed of the one configuration" in figure._suptitle.get_text()
+    assert "2/3 solved" in figure._suptitle.get_text()
+    assert len(figure.axes[0].lines) >= 3 + 1  # a line per seed and the median

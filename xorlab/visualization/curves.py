@@ -113,6 +113,42 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
     return figure
 
 
+MAX_SEED_CURVES = 400  # a single configuration's seeds drawn one by one, at most
+
+
+def seed_curves_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:
+    """A sweep of one configuration: the loss curve of every seed (solved and not solved in
+    two colours), and their median."""
+    from xorlab.analysis.tables import configuration_label
+    from xorlab.visualization.style import OUTCOME_COLORS
+
+    finished = runs[runs["status"] != "failed"].head(MAX_SEED_CURVES)
+    curves = curves_of(finished["run_id"].tolist()).dropna(subset=["loss"])
+    solved = dict(zip(finished["run_id"], finished["solved"]))
+    figure, axes = panels(1, width=7.0, height=4.4)
+    ax = axes[0, 0]
+    for run_id, curve in curves.groupby("run_id", sort=False):
+        color = OUTCOME_COLORS["solved"] if solved.get(run_id) else OUTCOME_COLORS["local_minimum"]
+        ax.plot(curve["epoch"], curve["loss"], color=color, lw=0.6, alpha=0.35)
+    median = curves.groupby("epoch")["loss"].median()
+    ax.plot(median.index, median.to_numpy(), color="black", lw=1.8, label="median over seeds")
+    log_scale(ax, "y")
+    chance = chance_lines(ax, runs["loss"].dropna().unique() if "loss" in runs else ())
+    handles = [
+        Line2D([], [], color=OUTCOME_COLORS["solved"], label="a seed that solved"),
+        Line2D([], [], color=OUTCOME_COLORS["local_minimum"], label="a seed that did not"),
+        Line2D([], [], color="black", lw=1.8, label="median over seeds"),
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="upper right")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"training loss (log scale; dotted: {chance})")
+    ax.grid(alpha=0.3)
+    k, n = int(finished["solved"].sum()), len(finished)
+    label = configuration_label(runs.iloc[0], ["activation", "hidden"])
+    title(figure, f"Loss curve of every seed of the one configuration ({label}): {k}/{n} solved")
+    return figure
+
+
 MAX_SEED_GROUPS = 8  # more values of the grouping setting (a random search's) are binned
 
 

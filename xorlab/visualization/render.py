@@ -29,7 +29,13 @@ from xorlab.analysis.tables import MAX_CATEGORIES, decision_surfaces
 from xorlab.errors import ResultsError
 from xorlab.storage.folder import write_text, write_with
 from xorlab.visualization.boundaries import decision_boundaries_figure
-from xorlab.visualization.curves import loss_bands, loss_curves_figure, seed_points, seeds_figure
+from xorlab.visualization.curves import (
+    loss_bands,
+    loss_curves_figure,
+    seed_curves_figure,
+    seed_points,
+    seeds_figure,
+)
 from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
 from xorlab.visualization.importance_plot import importance_figure
 from xorlab.visualization.outcomes import outcome_figure, outcome_shares
@@ -112,6 +118,8 @@ def _seeds_figure(runs: pd.DataFrame) -> Figure:
 
 
 def _loss_figure(runs: pd.DataFrame, curves_of: CurvesOf) -> Figure:
+    if not other_swept(runs, []):  # one configuration: every seed's curve, not "the best"
+        return seed_curves_figure(runs, curves_of)
     return loss_curves_figure(runs, loss_bands(runs, curves_of))
 
 
