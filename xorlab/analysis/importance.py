@@ -72,9 +72,11 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
         # named by the values each bin holds: qcut's own edges reach below the lowest value
         spans = present.astype(float).groupby(bins, observed=False).agg(["min", "max"])
         for digits in (2, 3, 4, 6, 17):
-            text = [f"{low:.{digits}g}-{high:.{digits}g}" for low, high in spans.to_numpy()]
-            if len(set(text)) == len(text):
+            text = [_bin_label(low, high, digits) for low, high in spans.to_numpy()]
+            if len(set(text)) == len(text) and None not in text:
                 break
+        else:
+            text = [f"{float(low)!r}-{float(high)!r}" for low, high in spans.to_numpy()]
         mapping = dict(zip(labels, text))
         out = pd.Series("-", index=values.index, dtype=object)
         out[present.index] = bins.map(mapping).astype(object)
@@ -83,6 +85,27 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
     text = [format_value(v) for v in ordered]
     out = values.map(dict(zip(ordered, text))).astype(object).where(values.notna(), "-")
     return out, text + (["-"] if values.isna().any() else [])
+
+
+def _bin_label(low: float, high: float, digits: int) -> str | None:
+    """'low-high' to `digits` significant digits, rounded inwards (None if that crosses)."""
+    if low == high:
+        return f"{float(low)!r}-{float(high)!r}"
+    first, last = _round(low, digits, up=True), _round(high, digits, up=False)
+    return f"{first:.{digits}g}-{last:.{digits}g}" if first <= last else None
+
+
+def _round(value: float, digits: int, up: bool) -> float:
+    """`value` rounded to `digits` significant digits towards the inside of a bin: up for its
+    lower end, down for its upper end, so a label never reaches past the values it holds."""
+    if value == 0 or not np.isfinite(value):
+        return float(value)
+    step = 10.0 ** (np.floor(np.log10(abs(value))) - digits + 1)
+    rounded = (np.ceil if up else np.floor)(value / step) * step
+    text = float(f"{rounded:.{digits}g}")  # the number as printed
+    if (up and text < value) or (not up and text > value):
+        return float(value)
+    return text
 
 
 def _cells(runs: pd.DataFrame, settings: Sequence[str], binned: Sequence[str] = ()):
