@@ -544,7 +544,7 @@ def test_bin_labels_lie_inside_the_sampled_range() -> None:
         assert levels[0].startswith(f"{low:.2g}-")
         for level in levels:  # rounded inwards: within the values the bin holds
             held = values[out == level]
-            first, last = (float(v) for v in re.fullmatch(r"(.+?[^e])-(.+)", level).groups())
+            first, last = (float(v) for v in re.fullmatch(r"(.*?[^e])-(.+)", level).groups())
             assert held.min() <= first <= last <= held.max()
 
 
@@ -710,5 +710,5 @@ def test_every_bin_label_lies_inside_the_sampled_range(kind, low, width, trials,
         if values.nunique() <= 5:  # few values: each its own level, named by it
             assert float(level) == pytest.approx(held.iloc[0], rel=1e-3)
             continue
-        first, last = (float(v) for v in re.fullmatch(r"(.+?[^e])-(.+)", level).groups())
+        first, last = (float(v) for v in re.fullmatch(r"(.*?[^e])-(.+)", level).groups())
         assert held.min() <= first <= last <= held.max()  # the label lies inside its values
