@@ -275,3 +275,53 @@ def test_a_sweep_of_one_configuration_draws_every_seed() -> None:
     assert "every seed of the one configuration" in figure._suptitle.get_text()
     assert "2/3 solved" in figure._suptitle.get_text()
     assert len(figure.axes[0].lines) >= 3 + 1  # a line per seed and the median
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1, applied to linear RGB
+CVD = {
+    "normal": np.eye(3),
+    "protanopia": np.array(
+        [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ]
+    ),
+    "deuteranopia": np.array(
+        [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ]
+    ),
+}
+
+
+def cielab(hex_colors: list[str], vision: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB colours as seen with a colour-vision matrix."""
+    rgb = np.array([[int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)] for h in hex_colors])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ vision.T, 0, 1)
+    xyz = (
+        seen
+        @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    )
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+
+
+@pytest.mark.parametrize("vision", list(CVD))
+def test_outcome_and_activation_colours_stay_apart_under_colour_blindness(vision: str) -> None:
+    """Every outcome colour and every activation colour at least 10 CIELAB units (Delta E
+    1976) from every other, seen normally and with simulated protanopia and deuteranopia
+    (0.3's solved, local_minimum and dead_units all looked olive to a deuteranope)."""
+    from xorlab.training.diagnosis import OUTCOMES
+    from xorlab.visualization.style import ACTIVATION_COLORS, OUTCOME_COLORS
+
+    assert set(OUTCOME_COLORS) == set(OUTCOMES)
+    colours = [*OUTCOME_COLORS.values(), *ACTIVATION_COLORS.values()]
+    lab = cielab(colours, CVD[vision])
+    distance = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    assert distance.min() >= 10, distance.min()

@@ -14,7 +14,10 @@ from matplotlib.ticker import LogFormatter
 
 from xorlab.training.config import SETTING_NAMES, format_value
 
-ACTIVATION_COLORS = {"sigmoid": "#1f77b4", "tanh": "#ff7f0e", "relu": "#2ca02c"}
+# Colour-blind-safe (Paul Tol's palettes), and outcome colours apart from activation colours:
+# every pair of the 14 outcome and 3 activation colours stays at least 10 CIELAB units apart
+# seen normally and under simulated protanopia and deuteranopia (tests/test_figures_compare_report).
+ACTIVATION_COLORS = {"sigmoid": "#0077BB", "tanh": "#EE7733", "relu": "#009988"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
 DPI = 100
@@ -168,20 +171,20 @@ def sequential_colors(n: int) -> list:
 
 
 OUTCOME_COLORS = {
-    "solved": "#2ca02c",
+    "solved": "#225522",
     "diverged": "#000000",
-    "incomplete_data": "#aec7e8",
-    "noise_limited": "#17becf",
-    "capacity": "#7f7f7f",
-    "dead_units": "#8c564b",
-    "linear": "#bcbd22",
-    "saturated": "#9467bd",
-    "plateau": "#c7c7c7",
-    "local_minimum": "#d62728",
-    "oscillating": "#ff7f0e",
-    "slow": "#1f77b4",
-    "saddle": "#9edae5",
-    "other": "#e377c2",
+    "incomplete_data": "#DDDDDD",
+    "noise_limited": "#88CCEE",
+    "capacity": "#BBCC33",
+    "dead_units": "#EE8866",
+    "linear": "#AA4499",
+    "oscillating": "#CC3311",
+    "saturated": "#332288",
+    "plateau": "#BBBBBB",
+    "local_minimum": "#33BBEE",
+    "slow": "#882255",
+    "saddle": "#DDCC77",
+    "other": "#EE3377",
 }
 EFFECT_COLORS = {"main": "#4c72b0", "interaction": "#dd8452", "rest": "#bbbbbb"}
 SLICES_PER_ROW = 4
