@@ -373,7 +373,7 @@ def test_summary_counts_every_outcome(grid: Path) -> None:
 
 def test_the_report_says_why_runs_failed(grid: Path) -> None:
     page = (grid / "report.html").read_text()
-    assert "<h2>Why runs failed</h2>" in page
+    assert '<h2 id="why">Why runs failed</h2>' in page
     import html
     import re
 
@@ -636,7 +636,7 @@ def test_advice_never_suggests_what_the_spec_already_has(tmp_path: Path) -> None
     spec = (REPO / "sweeps" / "literature" / "pdp_xor.toml").read_text()
     spec = spec.replace("seeds = 200", "seeds = 40").replace("epochs = 5000", "epochs = 1500")
     _, text = report_text(tmp_path, spec, "pdp_xor")
-    why = text.split("Why runs failed")[1].split("Outcomes are defined")[0]
+    why = text.split("Why runs failed")[-1].split("Outcomes are defined")[0]
     assert "local minimum" in why and "more hidden units may help" in why
     assert "momentum" not in why
 

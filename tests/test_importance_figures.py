@@ -348,11 +348,31 @@ def test_the_report_opens_with_what_matters_and_prints_integers(tmp_path: Path) 
     )
     assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
     page = (tmp_path / "g" / "report.html").read_text()
-    assert page.index("<h2>Which settings matter</h2>") < page.index("<h2>Best configurations")
+    # the first screen: the headline, what matters, why runs failed, the key figure; then
+    # the contents and the figures, each under the question it answers
+    order = [
+        '<p class="headline">',
+        "<b>Which settings matter:</b>",
+        '<figure class="key"><img src="figures/solve_rate_heatmap.png"',
+        "<nav><b>Contents</b>",
+        '<h3 id="fig-importance">Which settings matter?</h3>',
+        '<h2 id="summary">All configurations',
+    ]
+    assert [page.index(part) for part in order] == sorted(page.index(part) for part in order)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    for anchor in re.findall(r'<a href="#([\w-]+)">', page):  # every contents entry lands
+        assert f'id="{anchor}"' in page
     summary = pd.read_csv(tmp_path / "g" / "summary.csv")
     assert summary["n_seeds"].eq(4).all()
-    assert "e+0" not in page.split("<h2>Summary")[1].split("<h2>Resolved spec")[0]
-    assert '<div class="scroll"><table' in page
+    table = page.split('<h2 id="summary">')[1].split('<h2 id="spec">')[0]
+    assert "e+0" not in table
+    assert '<div class="scroll"><table class="sortable">' in page
+    header = re.findall(r"<th>(.*?)</th>", table)
+    assert header[:3] == ["hidden", "activation", "lr"] and "solved" in header
+    assert table.count("<tr>") == len(summary) + 1  # every configuration, and the header
+    first = re.search(r"<tbody><tr>(.*?)</tr>", table)[1]
+    k = round(summary["solve_rate"].iloc[0] * 4)
+    assert f">{k}/4</td>" in first and "python -m xorlab.replay" in first
     for name in ("importance.png", "solve_rate_heatmap.png"):
         assert (tmp_path / "g" / "figures" / name).stat().st_size > 10_000
     assert json.loads((tmp_path / "g" / "meta.json").read_text())["runs_total"] == 32

@@ -13,8 +13,7 @@ import pandas as pd
 from xorlab.analysis.importance import (
     importance_sentence,
 )
-from xorlab.analysis.tables import configuration_label
-from xorlab.training.config import SETTING_NAMES
+from xorlab.training.config import SETTING_NAMES, format_value
 from xorlab.visualization.report import (
     best_sentences,
     failure_sentences,
@@ -37,16 +36,42 @@ def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     return worst.sort_values("_order")["run_id"].tolist()
 
 
-FIGURE_CAPTIONS = {
-    "solve_rate_heatmap.png": "Share of seeds that solved XOR for each configuration.",
-    "loss_curves.png": "Median training loss over seeds (band: interquartile range).",
-    "seeds.png": "Every seed: how fast it solved, and where the stuck ones ended.",
-    "decision_boundaries.png": "What the best and worst seeds of the top configurations learned.",
-    "settings_scatter.png": "Random search: final loss against each sampled setting.",
-    "parallel_coordinates.png": "Random search: every sampled configuration, coloured by its solve rate.",
-    "outcomes.png": "How the runs of each configuration group ended (see the README's outcomes).",
-    "importance.png": "Which settings matter: shares of the variation in solve rate, and the solve rate at each value.",
+FIGURE_CAPTIONS = {  # file -> (the question it answers, how to read it)
+    "solve_rate_heatmap.png": (
+        "Which configurations solve XOR?",
+        "Share of seeds that solved XOR for each configuration.",
+    ),
+    "parallel_coordinates.png": (
+        "Which combinations of sampled settings work?",
+        "Random search: every sampled configuration, coloured by its solve rate.",
+    ),
+    "importance.png": (
+        "Which settings matter?",
+        "Shares of the variation in solve rate, and the solve rate at each value.",
+    ),
+    "loss_curves.png": (
+        "How does training progress?",
+        "Median training loss over seeds (band: interquartile range).",
+    ),
+    "seeds.png": (
+        "How fast, and how reliably across seeds?",
+        "Every seed: how fast it solved, and where the stuck ones ended.",
+    ),
+    "outcomes.png": (
+        "Why did runs fail?",
+        "How the runs of each configuration group ended (see the README's outcomes).",
+    ),
+    "decision_boundaries.png": (
+        "What did the networks learn?",
+        "The learned function of the best and worst seeds of the top configurations.",
+    ),
+    "settings_scatter.png": (
+        "How does each sampled setting relate to the loss?",
+        "Random search: final loss against each sampled setting.",
+    ),
 }
+KEY_FIGURES = ("solve_rate_heatmap.png", "parallel_coordinates.png", "loss_curves.png")
+MAX_TABLE_ROWS = 2000  # configurations in the page's table (all of them are in summary.csv)
 
 
 NO_FIGURES = (
@@ -78,33 +103,49 @@ def report_html(
     runs: pd.DataFrame | None = None,
     importance: tuple | None = None,
 ) -> str:
-    """A self-contained page: which settings matter, best configurations in words, why runs
-    failed, figures, the summary table, spec and meta."""
+    """A self-contained page that answers on its first screen (the headline, which settings
+    matter, why runs failed in one line, the key figure), then a table of contents, the
+    figures each under the question it answers, the sentences, the sortable summary table,
+    spec and meta. Works offline: no script or style is fetched."""
     meta = _meta(folder / "meta.json")
     settings = varying_settings(summary)
     name = html.escape(str(spec.get("sweep", {}).get("name", folder.name)))
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in best_sentences(summary))
+    key = next((f for f in KEY_FIGURES if f in figures), figures[0] if figures else None)
+    sections = [
+        (f"fig-{f.removesuffix('.png')}", FIGURE_CAPTIONS.get(f, (f, ""))[0], f) for f in figures
+    ]
     figure_html = "".join(
-        f'<figure><img src="figures/{html.escape(f)}" alt="{html.escape(f)}">'
-        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(f, f))}</figcaption></figure>"
-        for f in figures
+        f'<h3 id="{anchor}">{html.escape(question)}</h3>'
+        f'<figure><img src="figures/{html.escape(f)}" alt="{html.escape(question)}" loading="lazy">'
+        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(f, ('', f))[1])}</figcaption></figure>"
+        for anchor, question, f in sections
+        if f != key
     )
-    table = summary.head(30).copy()
-    table.insert(
-        0, "configuration", [configuration_label(r, settings) for _, r in table.iterrows()]
+    key_html = (
+        f'<figure class="key"><img src="figures/{html.escape(key)}" '
+        f'alt="{html.escape(FIGURE_CAPTIONS.get(key, (key, ""))[0])}">'
+        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(key, ('', key))[1])}</figcaption></figure>"
+        if key
+        else ""
     )
-    failures = ""
-    if runs is not None and len(runs) and runs["outcome"].notna().any():
-        table["worst run"] = worst_runs(runs, table)
+    failures, why_line = "", ""
+    has_outcomes = runs is not None and len(runs) and runs["outcome"].notna().any()
+    if has_outcomes:
         why = "".join(f"<li>{html.escape(s)}</li>" for s in failure_sentences(runs, summary))
         failures = (
-            f"<h2>Why runs failed</h2><ul>{why or '<li>every run solved XOR</li>'}</ul>"
+            f'<h2 id="why">Why runs failed</h2><ul>{why or "<li>every run solved XOR</li>"}</ul>'
             "<p>Outcomes are defined in the README (<code>outcome</code> column of runs.csv). "
             "See any run's whole story with <code>python -m xorlab.replay "
-            f"{html.escape(str(folder))} RUN_ID</code>; the summary table names each "
+            f"{html.escape(str(folder))} RUN_ID</code>; the table below names each "
             "configuration's worst run.</p>"
         )
-    table = table.drop(columns=[c for c in table.columns if c in SETTING_NAMES])
+        unsolved = runs.loc[runs["outcome"].notna() & (runs["outcome"] != "solved"), "outcome"]
+        if len(unsolved):
+            counted = ", ".join(f"{n} {o}" for o, n in unsolved.value_counts().items())
+            why_line = (
+                f"<p><b>Why {len(unsolved)} runs did not solve:</b> {html.escape(counted)}.</p>"
+            )
     fixed = {
         s: summary[s].iloc[0]
         for s in SETTING_NAMES
@@ -112,7 +153,7 @@ def report_html(
     }
     counts = meta.get("statuses", {})
     matter = importance_sentence(importance[0], importance[2]) if importance else None
-    matter_html = f"<h2>Which settings matter</h2><p>{html.escape(matter)}</p>" if matter else ""
+    matter_html = f"<p><b>Which settings matter:</b> {html.escape(matter)}</p>" if matter else ""
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'
         for name in ("runs.csv", "summary.csv", IMPORTANCE, MARGINALS, "spec.toml", "meta.json")
@@ -120,33 +161,126 @@ def report_html(
     )
     if (folder / "curves.parquet").exists():  # a folder of files: read it with pandas
         tables += ' · curves: <code>pd.read_parquet("curves.parquet")</code>'
+    table_html = _summary_html(summary, settings, runs if has_outcomes else None, folder)
+    contents = [("figures", "Figures"), *[(a, q) for a, q, f in sections if f != key]]
+    contents += [("best", "Best configurations")] if sentences else []
+    contents += [("why", "Why runs failed")] if failures else []
+    contents += [("summary", "All configurations"), ("spec", "Spec and metadata")]
+    toc = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in contents)
+    no_figures = (NO_FIGURES if len(summary) else NO_RUNS).format(folder=html.escape(str(folder)))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>xorlab sweep {name}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>xorlab sweep {name}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }}
-img {{ max-width: 100%; border: 1px solid #ddd; }}
-figure {{ margin: 1.5em 0; }} figcaption {{ color: #555; }}
+body {{ font-family: system-ui, sans-serif; margin: 1em auto; max-width: 1400px; padding: 0 1em; color: #222; line-height: 1.4; }}
+h1 {{ font-size: 1.4em; margin: 0.3em 0; }}
+.headline {{ font-size: 1.1em; }}
+img {{ max-width: 100%; height: auto; border: 1px solid #ddd; }}
+figure {{ margin: 0.8em 0; }} figcaption {{ color: #555; font-size: 0.9em; }}
+figure.key img {{ max-height: 55vh; }}
+nav ul {{ columns: 2; font-size: 0.9em; }}
 table {{ border-collapse: collapse; font-size: 0.85em; }}
-.scroll {{ overflow-x: auto; max-width: 100%; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 6px; text-align: right; }}
-th {{ background: #f3f3f3; }} td:first-child {{ text-align: left; }}
+.scroll {{ overflow: auto; max-width: 100%; max-height: 80vh; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 6px; text-align: right; white-space: nowrap; }}
+th {{ background: #f3f3f3; position: sticky; top: 0; cursor: pointer; z-index: 1; }}
+td:first-child, th:first-child {{ text-align: left; position: sticky; left: 0; background: #fff; z-index: 2; }}
+th:first-child {{ background: #f3f3f3; z-index: 3; }}
 pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
+code {{ overflow-wrap: anywhere; }}
 </style></head><body>
 <h1>Sweep <code>{name}</code></h1>
 <p class="headline"><strong>{html.escape(headline(summary) or "")}</strong></p>
-<p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
-{counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.</p>
 {matter_html}
-{f"<h2>Best configurations</h2><ul>{sentences}</ul>" if sentences else ""}
+{why_line}
+{key_html}
+<nav><b>Contents</b><ul>{toc}</ul></nav>
+<p>{meta.get("runs_total", len(summary))} runs: {counts.get("ok", 0)} ok, {counts.get("diverged", 0)} diverged,
+{counts.get("failed", 0)} failed. Fixed settings: {html.escape(", ".join(f"{k} = {v}" for k, v in fixed.items()))}.
+Tables: {tables}</p>
+<h2 id="figures">Figures</h2>{figure_html if figures else no_figures}
+{f'<h2 id="best">Best configurations</h2><ul>{sentences}</ul>' if sentences else ""}
 {failures}
-<p>Tables: {tables}</p>
-<h2>Figures</h2>{figure_html or (NO_FIGURES if len(summary) else NO_RUNS).format(folder=html.escape(str(folder)))}
-<h2>Summary (top {len(table)} of {len(summary)} configurations)</h2>
-<div class="scroll">{table.to_html(index=False, na_rep="", float_format=_number, border=0)}</div>
-<h2>Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>
+<h2 id="summary">All configurations ({min(len(summary), MAX_TABLE_ROWS)} of {len(summary)}, best first; click a column to sort)</h2>
+<div class="scroll">{table_html}</div>
+<h2 id="spec">Resolved spec</h2><pre>{html.escape(_spec_text(folder))}</pre>
 <h2>Run metadata</h2><pre>{html.escape(json.dumps(meta, indent=2))}</pre>
+<script>{SORT_SCRIPT}</script>
 </body></html>
 """
+
+
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0], rows = Array.from(body.rows);
+      var up = th.dataset.order !== "up";
+      rows.sort(function (a, b) {
+        var x = a.cells[column].dataset.value ?? a.cells[column].textContent;
+        var y = b.cells[column].dataset.value ?? b.cells[column].textContent;
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (isNaN(nx) || isNaN(ny)) ? x.localeCompare(y) : nx - ny;
+        return up ? c : -c;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+      th.dataset.order = up ? "up" : "down";
+    });
+  });
+});
+"""
+
+HEADERS = {  # summary.csv's columns as the page shows them (the CSV keeps its names)
+    "epochs_to_solve_median": "epochs to solve (median)",
+    "final_loss_median": "final loss (median)",
+    "final_accuracy_mean": "final accuracy (mean)",
+    "diverged": "diverged",
+    "failed": "failed",
+}
+
+
+def _summary_html(
+    summary: pd.DataFrame, settings: Sequence[str], runs: pd.DataFrame | None, folder: Path
+) -> str:
+    """The sortable table of configurations: the settings first (sticky), the solve rate as
+    k/n with its interval, readable headers, and each configuration's worst run with its
+    replay command."""
+    shown = summary.head(MAX_TABLE_ROWS)
+    solved = (shown["solve_rate"].fillna(0) * (shown["n_seeds"] - shown["failed"])).round()
+    finished = shown["n_seeds"] - shown["failed"]
+    columns = [s for s in settings] or ["configuration"]
+    header = [*columns, "solved", "95% interval", *HEADERS.values()]
+    if runs is not None:
+        header.append("worst run (replay it)")
+        worst = worst_runs(runs, shown)
+    rows = []
+    for i, (_, row) in enumerate(shown.iterrows()):
+        cells = []
+        for column in columns:
+            value = row.get(column, "all")
+            cells.append(f"<td>{html.escape(format_value(value) if column in row else 'all')}</td>")
+        rate = row["solve_rate"]
+        cells.append(
+            f'<td data-value="{0 if pd.isna(rate) else rate:.6f}">'
+            f"{int(solved.iloc[i])}/{int(finished.iloc[i])}</td>"
+        )
+        cells.append(
+            f'<td data-value="{row["solve_rate_low"]:.6f}">'
+            f"{row['solve_rate_low']:.2f}-{row['solve_rate_high']:.2f}</td>"
+            if not pd.isna(row["solve_rate_low"])
+            else "<td></td>"
+        )
+        for column in HEADERS:
+            value = row[column]
+            cells.append(
+                "<td></td>" if pd.isna(value) else f'<td data-value="{value}">{_number(value)}</td>'
+            )
+        if runs is not None:
+            command = f"python -m xorlab.replay {folder} {worst[i]}"
+            cells.append(f"<td><code>{html.escape(command)}</code></td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _number(value: float) -> str:
