@@ -116,3 +116,18 @@ def test_the_code_blocks_of_the_docs_run_as_shown(document: str, scratch: Path) 
             example.evaluate()
     finally:
         os.chdir(before)
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    """.ci/run (on a clean clone) runs the README's Development command, nothing else."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    development = readme.split("## Development")[1]
+    command = re.search(r"```bash\n(.+?)\n```", development, re.S)[1].strip()
+    ci = [
+        line
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert ci == [command]

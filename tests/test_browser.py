@@ -1,0 +1,147 @@
+"""report.html in a real browser (Debian's Chromium, headless, through Selenium): no console
+errors, the first screen answers, sorting works, nothing overflows at 420 px."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xorlab.cli import sweep
+
+SPECS = {
+    "grid": '[sweep]\nname = "grid"\nseeds = 4\n[params]\nhidden = [2, 4]\nlr = [0.5, 2.0]\n'
+    'activation = ["tanh", "relu"]\n[train]\nepochs = 600\ninit_scale = 0.5\n',
+    "random": '[sweep]\nname = "random"\nmethod = "random"\ntrials = 12\nseeds = 2\n[params]\n'
+    'lr = { distribution = "loguniform", low = 0.05, high = 5.0 }\n'
+    'activation = ["tanh", "relu"]\n[train]\nepochs = 400\ninit_scale = 0.5\n',
+    "allfail": '[sweep]\nname = "allfail"\nseeds = 3\n[params]\nhidden = [2, 4]\n'
+    'lr = [0.001, 0.002]\n[train]\nactivation = "sigmoid"\nepochs = 100\n',
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail(
+            "needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    yield session
+    session.quit()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("reports")
+    pages = {}
+    for name, text in SPECS.items():
+        spec = out / f"{name}.toml"
+        spec.write_text(text)
+        assert sweep.main([str(spec), "--out", str(out), "--no-progress"]) == 0
+        pages[name] = out / name / "report.html"
+    return pages
+
+
+def open_page(browser, page: Path, width: int, height: int = 900) -> None:
+    browser.set_window_size(width, height)
+    browser.get(page.as_uri())
+    browser.execute_script("return document.readyState")
+    # the window's outer size includes no chrome when headless: the viewport is what we set
+    inner = browser.execute_script("return window.innerWidth")
+    if inner != width:
+        browser.set_window_size(width + (width - inner), height)
+        browser.get(page.as_uri())
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_report_opens_without_errors_and_answers_first(browser, reports, name) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, reports[name], 1400)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    headline = browser.find_element(By.CSS_SELECTOR, "p.headline").text
+    assert "configuration" in headline
+    if name == "allfail":
+        assert headline.startswith("No configuration solved XOR in 100 epochs")
+    links = browser.find_elements(By.CSS_SELECTOR, "nav a")
+    assert len(links) >= 4
+    for link in links:  # every entry of the contents leads somewhere on the page
+        anchor = link.get_attribute("href").split("#")[1]
+        assert browser.find_elements(By.ID, anchor)
+    key = browser.find_elements(By.CSS_SELECTOR, "figure.key img")
+    assert (
+        key
+        and browser.execute_script("return arguments[0].getBoundingClientRect().top", key[0]) < 900
+    )  # the key figure starts on the first screen
+    assert browser.execute_script("return arguments[0].naturalWidth", key[0]) > 0  # it loaded
+
+
+def test_sorting_a_column_reorders_the_table(browser, reports) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, reports["grid"], 1400)
+    table = browser.find_element(By.CSS_SELECTOR, "table.sortable")
+    headers = table.find_elements(By.TAG_NAME, "th")
+    column = [h.text for h in headers].index("final loss (median)")
+
+    def values() -> list[float]:
+        rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        return [
+            float(r.find_elements(By.TAG_NAME, "td")[column].get_attribute("data-value"))
+            for r in rows
+        ]
+
+    before = values()
+    headers[column].click()
+    ascending = values()
+    assert ascending == sorted(before) and ascending != before
+    headers[column].click()
+    assert values() == sorted(before, reverse=True)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_nothing_overflows_on_a_phone(browser, reports, name, tmp_path) -> None:
+    open_page(browser, reports[name], 420)
+    scroll, viewport = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll <= viewport  # the tables scroll inside their own box
+    browser.save_screenshot(str(tmp_path / f"{name}-420.png"))
+    open_page(browser, reports[name], 1400)
+    browser.save_screenshot(str(tmp_path / f"{name}-1400.png"))
+    assert (tmp_path / f"{name}-420.png").stat().st_size > 10_000
+
+
+def test_a_phone_lays_the_page_out_at_its_own_width(reports) -> None:
+    """Emulating a 420 px phone: without <meta name="viewport"> a phone lays a page out at
+    980 px and zooms out; with it, the page is 420 px wide."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    metrics = {"width": 420, "height": 900, "pixelRatio": 2.0, "mobile": True}
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
+    phone = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        phone.get(reports["grid"].as_uri())
+        width, scroll = phone.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]"
+        )
+        assert width == 420 and scroll <= 420
+    finally:
+        phone.quit()
