@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from xorlab.cli import sweep
@@ -145,3 +146,33 @@ def test_a_phone_lays_the_page_out_at_its_own_width(reports) -> None:
         assert width == 420 and scroll <= 420
     finally:
         phone.quit()
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_explorer_draws_filters_and_gives_replay_commands(browser, reports, name) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    explorer = reports[name].parent / "explorer.html"
+    open_page(browser, explorer, 1400)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    lines = browser.execute_script(
+        "return document.getElementById('parallel').data[0].dimensions[0].values.length"
+    )
+    assert lines == len(pd.read_csv(reports[name].parent / "summary.csv"))  # one per configuration
+    if name == "random":  # one sampled setting with many values: no heatmap, brushing instead
+        return
+    z = "return document.getElementById('heatmap').data[0].z"
+    text = browser.execute_script("return document.getElementById('heatmap').data[0].text")
+    assert any("solved" in cell for row in text for cell in row)
+    if name == "grid":  # hidden x lr on the axes; activation is chosen, not a panel
+        pooled = browser.execute_script(z)
+        Select(browser.find_element(By.ID, "filter-activation")).select_by_index(1)
+        assert browser.execute_script(z) != pooled
+    browser.execute_script(
+        "const h = document.getElementById('heatmap');"
+        "h.emit('plotly_click', {points: [{customdata: h.data[0].customdata[0][0]}]});"
+    )
+    command = browser.find_element(By.ID, "replay").text
+    assert command.startswith("python -m xorlab.replay ") and len(command.split()[-1]) == 12

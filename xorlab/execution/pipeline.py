@@ -270,7 +270,15 @@ def _sweep_in_folder(
     return report
 
 
-OUTPUTS = ("spec.toml", "meta.json", "runs.csv", "summary.csv", "report.html")
+OUTPUTS = (
+    "spec.toml",
+    "meta.json",
+    "runs.csv",
+    "summary.csv",
+    "report.html",
+    "explorer.html",
+    "plotly.min.js",
+)
 
 
 def check_outputs(folder: Path) -> None:

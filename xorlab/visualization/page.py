@@ -190,6 +190,7 @@ pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
 code {{ overflow-wrap: anywhere; }}
 </style></head><body>
 <h1>Sweep <code>{name}</code></h1>
+{'<p><a href="explorer.html"><b>Explore the configurations interactively</b></a> (hover, filter, brush; works offline)</p>' if len(summary) else ""}
 <p class="headline"><strong>{html.escape(headline(summary) or "")}</strong></p>
 {matter_html}
 {why_line}

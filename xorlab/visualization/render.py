@@ -36,7 +36,8 @@ from xorlab.visualization.curves import (
     seed_points,
     seeds_figure,
 )
-from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
+from xorlab.visualization.explorer import MAX_CONFIGURATIONS, write_explorer
+from xorlab.visualization.heatmap import heatmap_axes, heatmap_data, heatmap_figure, heatmap_layout
 from xorlab.visualization.importance_plot import importance_figure
 from xorlab.visualization.outcomes import outcome_figure, outcome_shares
 from xorlab.visualization.page import (
@@ -45,6 +46,7 @@ from xorlab.visualization.page import (
     MARGINALS,
     figure_order,
     report_html,
+    worst_runs,
 )
 from xorlab.visualization.random_search import (
     parallel_coordinates_data,
@@ -290,8 +292,22 @@ def render(
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
+    written += _explorer(folder, summary, spec, runs)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
+
+
+def _explorer(folder: Path, summary: pd.DataFrame, spec: dict, runs: pd.DataFrame) -> list[Path]:
+    """explorer.html (and plotly.js beside it) for a sweep with finished runs."""
+    if not len(summary):
+        return []
+    settings = varying_settings(summary) or ["activation"]
+    categorical = [s for s in settings if summary[s].nunique(dropna=False) <= MAX_CATEGORIES]
+    axes = heatmap_axes(categorical, {s: summary[s].nunique(dropna=False) for s in categorical})
+    has_outcomes = len(runs) and runs["outcome"].notna().any()
+    worst = worst_runs(runs, summary.head(MAX_CONFIGURATIONS)) if has_outcomes else None
+    name = str(spec.get("sweep", {}).get("name", folder.name))
+    return write_explorer(folder, name, summary, settings, worst, axes)
 
 
 # Drawn by the forked helper: the figures that read curves or retrain runs (the slowest),

@@ -1,0 +1,223 @@
+"""explorer.html: the sweep's configurations to explore in the browser, with Plotly.
+
+A solve-rate heatmap over the two settings with the most values, filtered by the others
+(choose the optimizer, the activation... instead of reading many small panels), whose cells
+show on hover their k/n, interval, median epochs to solve and worst run, and on a click that
+run's replay command; and parallel coordinates of every configuration whose axes can be
+brushed. It works offline and from a copied folder: the data is in the page (one record per
+configuration, the best MAX_CONFIGURATIONS at most, so the page stays small for a
+million-run sweep), and plotly.js is written beside it (`PLOTLY_JS`), never fetched.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from xorlab.storage.folder import write_with
+from xorlab.training.config import format_value
+
+EXPLORER = "explorer.html"
+PLOTLY_JS = "plotly.min.js"
+MAX_CONFIGURATIONS = 20_000
+
+
+def explorer_data(
+    summary: pd.DataFrame,
+    settings: Sequence[str],
+    worst: Sequence[str] | None = None,
+    axes: tuple[str, str] | None = None,
+) -> dict:
+    """What the page embeds: the settings, each configuration's values (as text, with the
+    number for numeric settings), solved and finished runs, interval, median epochs to solve
+    and worst run; the heatmap's axes (rows, columns) if any."""
+    shown = summary.head(MAX_CONFIGURATIONS)
+    finished = (shown["n_seeds"] - shown["failed"]).astype(int)
+    solved = (shown["solve_rate"].fillna(0) * finished).round().astype(int)
+    columns: dict[str, list] = {}
+    numeric: dict[str, list] = {}
+    for setting in settings:
+        values = shown[setting]
+        columns[setting] = ["-" if pd.isna(v) else format_value(v) for v in values]
+        if pd.api.types.is_numeric_dtype(values):
+            numeric[setting] = [None if pd.isna(v) else float(v) for v in values]
+
+    def plain(values) -> list:
+        return [None if pd.isna(v) else round(float(v), 6) for v in values]
+
+    return {
+        "settings": list(settings),
+        "values": columns,
+        "numbers": numeric,
+        "solved": solved.tolist(),
+        "finished": finished.tolist(),
+        "low": plain(shown["solve_rate_low"]),
+        "high": plain(shown["solve_rate_high"]),
+        "epochs": plain(shown["epochs_to_solve_median"]),
+        "worst": list(worst[: len(shown)]) if worst is not None else [],
+        "axes": list(axes) if axes else None,
+        "total": len(summary),
+    }
+
+
+def explorer_html(name: str, folder: Path, data: dict) -> str:
+    """The page: filters, the heatmap, the replay box and the parallel coordinates."""
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    note = (
+        f"the best {len(data['solved'])} of {data['total']} configurations"
+        if data["total"] > len(data["solved"])
+        else f"all {data['total']} configurations"
+    )
+    replay = json.dumps(f"python -m xorlab.replay {folder} ")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>xorlab explorer: {html.escape(name)}</title>
+<script src="{PLOTLY_JS}"></script>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1em auto; max-width: 1400px; padding: 0 1em; color: #222; }}
+#filters label {{ margin-right: 1em; white-space: nowrap; }}
+#replay {{ font-family: monospace; background: #f7f7f7; padding: 0.5em; min-height: 1.4em; overflow-wrap: anywhere; }}
+.plot {{ width: 100%; }}
+</style></head><body>
+<h1>Explore sweep <code>{html.escape(name)}</code></h1>
+<p><a href="report.html">Back to the report</a>. Showing {note}; each is one configuration
+(every seed pooled). Hover a cell for its numbers, click it for its worst run's replay command.</p>
+<div id="filters"></div>
+<div id="heatmap" class="plot"></div>
+<p>Replay: <span id="replay">(click a heatmap cell or a line)</span></p>
+<h2>Every configuration (drag along an axis to select a range)</h2>
+<div id="parallel" class="plot"></div>
+<script>
+const DATA = {payload};
+const REPLAY = {replay};
+{EXPLORER_SCRIPT}
+</script>
+</body></html>
+"""
+
+
+EXPLORER_SCRIPT = r"""
+const count = DATA.solved.length;
+const axes = DATA.axes;
+const others = DATA.settings.filter(s => !axes || !axes.includes(s));
+const filters = {};
+function levels(setting) {
+  const seen = [...new Set(DATA.values[setting])];
+  const numbers = DATA.numbers[setting];
+  if (numbers) {
+    const at = {};
+    DATA.values[setting].forEach((v, i) => { at[v] = numbers[i]; });
+    return seen.sort((a, b) => (at[a] ?? Infinity) - (at[b] ?? Infinity));
+  }
+  return seen.sort();
+}
+const box = document.getElementById("filters");
+others.forEach(setting => {
+  const label = document.createElement("label");
+  label.textContent = setting + " ";
+  const select = document.createElement("select");
+  select.id = "filter-" + setting;
+  ["all", ...levels(setting)].forEach(v => {
+    const option = document.createElement("option");
+    option.value = v; option.textContent = v === "all" ? "all (pooled)" : v;
+    select.appendChild(option);
+  });
+  select.addEventListener("change", () => { filters[setting] = select.value; drawHeatmap(); });
+  label.appendChild(select); box.appendChild(label);
+});
+function chosen(i) {
+  return others.every(s => !filters[s] || filters[s] === "all" || DATA.values[s][i] === filters[s]);
+}
+function drawHeatmap() {
+  const target = document.getElementById("heatmap");
+  if (!axes) { target.textContent = "(fewer than two settings with few values: no heatmap)"; return; }
+  const [rowSetting, columnSetting] = axes;
+  const rows = levels(rowSetting), columns = levels(columnSetting);
+  const k = rows.map(() => columns.map(() => 0)), n = rows.map(() => columns.map(() => 0));
+  const members = rows.map(() => columns.map(() => []));
+  for (let i = 0; i < count; i++) {
+    if (!chosen(i)) continue;
+    const r = rows.indexOf(DATA.values[rowSetting][i]), c = columns.indexOf(DATA.values[columnSetting][i]);
+    k[r][c] += DATA.solved[i]; n[r][c] += DATA.finished[i]; members[r][c].push(i);
+  }
+  const z = k.map((row, r) => row.map((v, c) => n[r][c] ? v / n[r][c] : null));
+  const text = members.map((row, r) => row.map((ids, c) => {
+    if (!ids.length) return "no configuration";
+    if (ids.length > 1) return `${k[r][c]}/${n[r][c]} solved, ${ids.length} configurations pooled`;
+    const i = ids[0];
+    const interval = DATA.low[i] === null ? "" : ` (95% ${DATA.low[i].toFixed(2)}-${DATA.high[i].toFixed(2)})`;
+    const epochs = DATA.epochs[i] === null ? "not solved" : `median ${Math.round(DATA.epochs[i])} epochs`;
+    const worst = DATA.worst.length ? `<br>worst run ${DATA.worst[i]}` : "";
+    return `${k[r][c]}/${n[r][c]} solved${interval}<br>${epochs}${worst}`;
+  }));
+  Plotly.react(target, [{
+    type: "heatmap", x: columns, y: rows, z: z, text: text, zmin: 0, zmax: 1,
+    colorscale: "Viridis", hovertemplate: "%{y}, %{x}<br>%{text}<extra></extra>",
+    colorbar: {title: {text: "solve rate"}}, customdata: members,
+  }], {
+    title: {text: "Solve rate over " + rowSetting + " x " + columnSetting},
+    xaxis: {title: {text: columnSetting}, type: "category"},
+    yaxis: {title: {text: rowSetting}, type: "category"},
+    margin: {t: 50}, height: 420,
+  }, {responsive: true, displaylogo: false});
+}
+function showReplay(i) {
+  document.getElementById("replay").textContent =
+    DATA.worst.length ? REPLAY + DATA.worst[i] : "(this folder records no outcomes)";
+}
+function drawParallel() {
+  const dimensions = DATA.settings.map(setting => {
+    const numbers = DATA.numbers[setting];
+    if (numbers && !numbers.includes(null)) {
+      const positive = numbers.every(v => v > 0), spread = Math.max(...numbers) / Math.min(...numbers);
+      const log = positive && spread > 50;
+      return {label: setting + (log ? " (log10)" : ""), values: numbers.map(v => log ? Math.log10(v) : v)};
+    }
+    const order = levels(setting);
+    return {label: setting, values: DATA.values[setting].map(v => order.indexOf(v)),
+            tickvals: order.map((_, i) => i), ticktext: order};
+  });
+  const rate = DATA.solved.map((k, i) => DATA.finished[i] ? k / DATA.finished[i] : 0);
+  dimensions.push({label: "solve rate", values: rate, range: [0, 1]});
+  Plotly.react("parallel", [{
+    type: "parcoords", dimensions: dimensions,
+    line: {color: rate, colorscale: "Viridis", cmin: 0, cmax: 1, showscale: true},
+  }], {margin: {l: 80, r: 80, t: 40}, height: 420}, {responsive: true, displaylogo: false});
+}
+drawHeatmap();
+drawParallel();
+const heatmap = document.getElementById("heatmap");
+if (heatmap.on) heatmap.on("plotly_click", event => {
+  const ids = event.points[0].customdata;
+  if (ids && ids.length) {
+    const worst = ids.reduce((a, b) => DATA.solved[a] / DATA.finished[a] <= DATA.solved[b] / DATA.finished[b] ? a : b);
+    showReplay(worst);
+  }
+});
+"""
+
+
+def write_explorer(
+    folder: Path,
+    name: str,
+    summary: pd.DataFrame,
+    settings: Sequence[str],
+    worst: Sequence[str] | None,
+    axes: tuple[str, str] | None,
+) -> list[Path]:
+    """explorer.html and, if missing or another version, plotly.min.js beside it."""
+    import plotly.offline
+
+    library = plotly.offline.get_plotlyjs()
+    js = folder / PLOTLY_JS
+    if not js.is_file() or js.stat().st_size != len(library.encode()):
+        write_with(js, lambda f: f.write(library.encode()))
+    data = explorer_data(summary, settings, worst, axes)
+    page = explorer_html(name, folder, data)
+    write_with(folder / EXPLORER, lambda f: f.write(page.encode()))
+    return [folder / EXPLORER, js]
