@@ -46,7 +46,7 @@ slow           still improving: the loss fell by more than STILL x loss over the
                fell by more than FALLING x loss: the run is on its way down)
 saddle         patterns are wrong, two of them merged, and a direction of negative curvature
                will take the run off the saddle within the horizon: to a solution or to another
-               minimum (about half of such runs solve by 10x the epochs)
+               minimum (about half of such runs solve by 10x the epochs: 54% of 1,810 measured)
 other          none of these
 
 "step" is the step per unit gradient: lr, lr / (1 - beta) with momentum, lr / rms(g) for Adam.
