@@ -190,8 +190,10 @@ def _effects(cells: pd.DataFrame, settings: Sequence[str], pairs: int) -> pd.Dat
     noise = mean * (1 - mean)
 
     def columns(keys: list[str]) -> np.ndarray:  # one indicator column per level combination
-        combined = cells[keys].astype(str).agg("\x1f".join, axis=1)
-        return pd.get_dummies(combined).to_numpy(float)
+        codes = cells.groupby(keys, sort=False).ngroup().to_numpy()
+        indicators = np.zeros((len(cells), codes.max() + 1))
+        indicators[np.arange(len(cells)), codes] = 1.0
+        return indicators
 
     def row(effect, kind, keys, explained, rank) -> list:
         levels = cells.groupby(keys).ngroups

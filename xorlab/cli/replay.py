@@ -64,6 +64,7 @@ def _replay(args: argparse.Namespace) -> int:
     from xorlab.training.config import RunConfig
     from xorlab.training.engine import train_batch
     from xorlab.visualization.story import run_story, story_figure
+    from xorlab.visualization.style import DPI
 
     results = load(args.folder)
     runs = results.runs
@@ -122,7 +123,7 @@ def _replay(args: argparse.Namespace) -> int:
         run_story(result), f"run {run_id} ({shown}): {diagnosis.outcome}; {evidence}"
     )
     path = out / f"replay-{run_id}.png"
-    write_with(path, lambda f: figure.savefig(f, format="png", dpi=100))
+    write_with(path, lambda f: figure.savefig(f, format="png", dpi=DPI))
     print(f"wrote {path}")
     if not same:
         print(

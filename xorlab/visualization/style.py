@@ -20,7 +20,7 @@ from xorlab.training.config import SETTING_NAMES, format_value
 ACTIVATION_COLORS = {"sigmoid": "#0077BB", "tanh": "#EE7733", "relu": "#009988"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
-DPI = 100
+DPI = 150  # 1.5x: sharp on most screens (2x added 0.56 s to the 60k sweep's tail)
 PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
 XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
 
