@@ -325,3 +325,45 @@ def test_outcome_and_activation_colours_stay_apart_under_colour_blindness(vision
     distance = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
     np.fill_diagonal(distance, np.inf)
     assert distance.min() >= 10, distance.min()
+
+
+def test_legends_sit_outside_the_data_and_facets_are_labelled_once(tmp_path: Path) -> None:
+    """The loss curves' legends are below their panels, not over the curves; the heatmap
+    labels its panel columns once at the top and its panel rows once at the right."""
+    from xorlab.visualization.curves import loss_curves_figure
+    from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
+
+    rows = [
+        {"run_id": f"{a}{h}{o}{s}", "activation": a, "hidden": h, "optimizer": o, "lr": 0.5}
+        | {"seed": s, "status": "ok", "solved": s > 0, "epochs_to_solve": 10.0 if s else None}
+        | {"final_loss": 0.1, "final_accuracy": 1.0, "outcome": "solved", "epochs": 100}
+        | {"log_every": 10, "loss": "bce"}
+        for a in ("tanh", "relu")
+        for h in (2, 4)
+        for o in ("gd", "adam")
+        for s in range(3)
+    ]
+    runs = pd.DataFrame(rows)
+    bands = pd.DataFrame(
+        [
+            {"activation": a, "hidden": h, "label": f"hidden {h}", "epoch": e}
+            | {"q25": 0.5 / (e + 1), "q50": 0.6 / (e + 1), "q75": 0.7 / (e + 1)}
+            for a in ("tanh", "relu")
+            for h in (2, 4)
+            for e in range(0, 101, 10)
+        ]
+    )
+    figure = loss_curves_figure(runs, bands)
+    figure.canvas.draw()
+    for ax in figure.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        inside = ax.get_window_extent()
+        assert legend.get_window_extent().y1 < inside.y0  # wholly below the panel
+    runs["lr"] = [0.1, 1.0] * (len(runs) // 2)
+    layout = heatmap_layout(runs, ["hidden", "lr", "activation", "optimizer"])
+    heat = heatmap_figure(heatmap_data(runs, layout), layout)
+    titles = [ax.get_title() for ax in heat.axes if ax.get_title()]
+    assert sorted(titles) == ["activation = relu", "activation = tanh"]
+    margins = [t.get_text() for ax in heat.axes for t in ax.texts if "optimizer" in t.get_text()]
+    assert sorted(margins) == ["optimizer = adam", "optimizer = gd"]

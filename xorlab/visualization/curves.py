@@ -18,6 +18,7 @@ from xorlab.visualization.style import (
     best_per_group,
     chance_lines,
     fixed_text,
+    legends_below,
     log_scale,
     new_axes,
     other_swept,
@@ -100,10 +101,10 @@ def loss_curves_figure(runs: pd.DataFrame, bands: pd.DataFrame) -> Figure:
         low, high = ax.get_ylim()
         if high >= 100 * low:  # decades enough to read: no minor ticks (a third of the drawing)
             ax.yaxis.set_minor_locator(NullLocator())
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, title="median, IQR band over seeds", title_fontsize=7)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"training loss (log scale; dotted: {chance})")
+    entries = max((len(ax.get_legend_handles_labels()[0]) for ax in axes[0]), default=0)
+    legends_below(figure, axes[0], entries, "median, IQR band over seeds")
     drawn = fixed_text(best, other_swept(runs, ["activation", "hidden"]))
     title(
         figure,

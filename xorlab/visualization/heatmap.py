@@ -187,13 +187,32 @@ def heatmap_figure(
             else:
                 ax.set_yticks([])
             value = panel_col.partition(" = ")[2]
-            panel_title = ", ".join(t for t in (panel_col, panel_row) if t)
-            ax.set_title(
-                panel_title,
-                fontsize=9,
-                color=activation_color(value) if layout.panel_columns == "activation" else "black",
-            )
-    shared_colorbar(figure, image, "solve rate (seeds solved / seeds)")
+            if r == 0 and panel_col:  # facet labels in the margins, not on every panel
+                ax.set_title(
+                    panel_col,
+                    fontsize=9,
+                    color=activation_color(value)
+                    if layout.panel_columns == "activation"
+                    else "black",
+                )
+            if c == len(panel_cols) - 1 and panel_row:
+                ax.annotate(
+                    panel_row,
+                    xy=(1.02, 0.5),
+                    xycoords="axes fraction",
+                    rotation=270,
+                    va="center",
+                    ha="left",
+                    fontsize=9,
+                )
+    labelled_rows = any(panel_rows)
+    if labelled_rows:  # room for the row labels in the right margin, then the colorbar
+        width = figure.get_size_inches()[0]
+        figure.subplots_adjust(right=figure.subplotpars.right - 0.35 / width)
+    gap = (
+        0.4 if labelled_rows else 0.015 * figure.get_size_inches()[0]
+    ) / figure.get_size_inches()[0]
+    shared_colorbar(figure, image, "solve rate (seeds solved / seeds)", gap=gap)
     cells_note = "cells: seeds solved / seeds" if text else "colour: share of seeds solved"
     hidden = [
         f"{s}, {shares[s]:.0%} of the variation with its interactions"

@@ -116,10 +116,35 @@ def title(figure: Figure, text: str, size: float = 12) -> None:
         figure.subplots_adjust(top=box.top - (len(lines) - 1) * size * 1.35 / 72 / height)
 
 
-def shared_colorbar(figure: Figure, mappable, label: str) -> None:
-    """One colorbar for all panels, in the room `panels(colorbar=True)` left on the right."""
+def legends_below(figure: Figure, axes, entries: int, title: str = "") -> None:
+    """Each panel's legend below its x axis, outside the data: the figure grows by the room
+    the longest legend needs (`entries` lines, and the title)."""
+    width, height = figure.get_size_inches()
     box = figure.subplotpars
-    axis = figure.add_axes((box.right + 0.015, box.bottom, 0.012, box.top - box.bottom))
+    extra = 0.45 + 0.15 * (entries + (1 if title else 0))
+    figure.set_size_inches(width, height + extra)
+    total = height + extra
+    figure.subplots_adjust(
+        bottom=(box.bottom * height + extra) / total, top=(box.top * height + extra) / total
+    )
+    axes_height = (figure.subplotpars.top - figure.subplotpars.bottom) * total
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.5 / axes_height),
+                fontsize=7,
+                title=title or None,
+                title_fontsize=7,
+                frameon=False,
+            )
+
+
+def shared_colorbar(figure: Figure, mappable, label: str, gap: float = 0.015) -> None:
+    """One colorbar for all panels, in the room `panels(colorbar=True)` left on the right
+    (`gap`: the figure's width fraction between the panels and the bar)."""
+    box = figure.subplotpars
+    axis = figure.add_axes((box.right + gap, box.bottom, 0.012, box.top - box.bottom))
     figure.colorbar(mappable, cax=axis, label=label)
 
 
