@@ -732,3 +732,29 @@ def test_every_bin_label_lies_inside_the_sampled_range(kind, low, width, trials,
             continue
         first, last = (float(v) for v in re.fullmatch(r"(.*?[^e])-(.+)", level).groups())
         assert held.min() <= first <= last <= held.max()  # the label lies inside its values
+
+
+def test_outcome_groups_pool_the_least_important_settings(monkeypatch) -> None:
+    """The outcomes figure groups by activation, then by importance with interactions: with
+    room for 12 bars it keeps lr and optimizer (their pair decides) and pools init_bias."""
+    from xorlab.visualization import outcomes
+    from xorlab.visualization.render import _outcome_figure
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for lr, optimizer, bias, activation in itertools.product(
+        (0.1, 1.0, 10.0), ("gd", "adam"), ("zero", "same"), ("tanh", "relu")
+    ):
+        rate = 0.9 if (lr == 10.0) == (optimizer == "gd") else 0.1
+        for seed in range(6):
+            solved = bool(rng.random() < rate)
+            rows.append(
+                {"lr": lr, "optimizer": optimizer, "init_bias": bias, "activation": activation}
+                | {"seed": seed, "status": "ok", "solved": solved}
+                | {"outcome": "solved" if solved else "plateau"}
+            )
+    monkeypatch.setattr(outcomes, "MAX_BARS", 12)
+    figure = _outcome_figure(pd.DataFrame(rows), ["init_bias", "lr", "optimizer", "activation"])
+    ax = figure.axes[0]
+    assert ax.get_ylabel() in ("activation, lr, optimizer", "activation, optimizer, lr")
+    assert "each bar pools init_bias" in ax.get_xlabel()

@@ -68,9 +68,9 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
     many = present.nunique() > (BINS if binned else MAX_CATEGORIES)
     if pd.api.types.is_numeric_dtype(present) and many:
         bins = pd.qcut(present.astype(float), BINS, duplicates="drop")
-        labels = bins.cat.categories
         # named by the values each bin holds: qcut's own edges reach below the lowest value
-        spans = present.astype(float).groupby(bins, observed=False).agg(["min", "max"])
+        spans = present.astype(float).groupby(bins, observed=False).agg(["min", "max"]).dropna()
+        labels = spans.index  # the bins that hold values (qcut's edges can leave one empty)
         for digits in (2, 3, 4, 6, 17):
             text = [_bin_label(low, high, digits) for low, high in spans.to_numpy()]
             if len(set(text)) == len(text) and None not in text:

@@ -32,8 +32,9 @@ def outcome_shares(runs: pd.DataFrame, settings: Sequence[str]) -> tuple[pd.Data
     return shares, keys
 
 
-def outcome_figure(shares: pd.DataFrame, keys: Sequence[str]) -> Figure:
-    """Stacked horizontal bars: how the runs of each configuration group ended."""
+def outcome_figure(shares: pd.DataFrame, keys: Sequence[str], pooled: Sequence[str] = ()) -> Figure:
+    """Stacked horizontal bars: how the runs of each configuration group ended; `pooled`:
+    the settings the groups pool over (named under the bars)."""
     figure = Figure(figsize=(9, 1.2 + 0.28 * len(shares)))
     ax = figure.subplots()
     outcomes = [c for c in shares.columns if c in OUTCOME_COLORS]
@@ -49,7 +50,10 @@ def outcome_figure(shares: pd.DataFrame, keys: Sequence[str]) -> Figure:
     ]
     ax.set_yticks(positions, labels, fontsize=8)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of runs")
+    ax.set_xlabel(
+        "share of runs"
+        + (f" (each bar pools {', '.join(pooled)}: the least important)" if pooled else "")
+    )
     ax.set_ylabel(", ".join(keys) or "all runs")
     ax.legend(
         ncols=min(len(outcomes), 5), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8

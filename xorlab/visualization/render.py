@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from xorlab import interrupts
 from xorlab.analysis.importance import (
     TOP_PAIRS,
+    effects,
     effects_and_marginals,
     importance_order,
     seeds_per_configuration,
@@ -378,8 +379,14 @@ def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
     """How the runs of each configuration group ended (None for a folder of 0.1: no outcomes)."""
     if runs["outcome"].isna().all():
         return None
-    ordered = sorted(settings, key=lambda s: (s != "activation", s != "hidden", s != "lr"))
-    return outcome_figure(*outcome_shares(runs, ordered))
+    # grouped by the most important settings first (with their interactions), activation first
+    table = effects(runs, swept_settings(runs, settings))
+    ranked = importance_order(table) if len(table) else []
+    ordered = sorted(
+        settings, key=lambda s: (s != "activation", ranked.index(s) if s in ranked else len(ranked))
+    )
+    shares, keys = outcome_shares(runs, ordered)
+    return outcome_figure(shares, keys, [s for s in ordered if s not in keys])
 
 
 def importance_tables(
