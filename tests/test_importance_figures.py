@@ -605,7 +605,13 @@ def graded_grids(draw) -> tuple[pd.DataFrame, list[str]]:
         key = str([getattr(config, k) for k in names])
         rate.setdefault(key, rng.choice([0.0, 0.2, 0.5, 0.9, 1.0]))
         row = {name: getattr(config, name) for name in PARAM_CHOICES}
-        rows.append(row | {"seed": config.seed, "status": "ok", "solved": rng.random() < rate[key]})
+        solved = bool(rng.random() < rate[key])
+        rows.append(
+            row
+            | {"seed": config.seed, "status": "ok", "solved": solved, "run_id": config.run_id}
+            | {"epochs_to_solve": float(rng.integers(1, 5)) if solved else np.nan}
+            | {"final_loss": float(rng.choice([0.01, 0.1, 0.5]))}
+        )
     runs = pd.DataFrame(rows)
     return runs, swept_settings(runs, names)
 
@@ -758,3 +764,26 @@ def test_outcome_groups_pool_the_least_important_settings(monkeypatch) -> None:
     ax = figure.axes[0]
     assert ax.get_ylabel() in ("activation, lr, optimizer", "activation, optimizer, lr")
     assert "each bar pools init_bias" in ax.get_xlabel()
+
+
+@settings(max_examples=40, deadline=None)
+@given(graded_grids())
+def test_the_best_of_every_view_is_the_summarys_first_row_on_every_grid(grid) -> None:
+    """For any grid: the configuration a figure draws as a group's best is that group's
+    first row of summary.csv (its order: solve rate, epochs to solve, final loss)."""
+    from xorlab.analysis.tables import summary_table
+    from xorlab.visualization.style import best_per_group
+
+    runs, swept = grid
+    runs = runs.assign(final_accuracy=1.0, outcome="solved", failed=False)
+    key = swept[:1]
+    summary = summary_table(runs, swept)
+    best = best_per_group(runs, key)
+    others = [s for s in swept if s not in key]
+    for value, group in summary.groupby(key, sort=False, dropna=False):
+        drawn = best[(best[key[0]] == value[0]) if not pd.isna(value[0]) else best[key[0]].isna()]
+        first = group.iloc[0]
+        for setting in others:
+            values = drawn[setting].unique()
+            assert len(values) == 1
+            assert (pd.isna(values[0]) and pd.isna(first[setting])) or values[0] == first[setting]
