@@ -74,7 +74,9 @@ def _shard(folder: Path, draw) -> Path:
 
 
 def _part(folder: Path, draw) -> Path:
-    return folder / "curves.parquet" / _shard(folder, draw).name
+    """A curve file still there (an earlier damage may have deleted one), else a shard's."""
+    parts = sorted((folder / "curves.parquet").glob("*.parquet"))
+    return draw(st.sampled_from(parts)) if parts else folder / "curves.parquet" / "absent"
 
 
 def delete_shard(folder, outside, draw):
@@ -82,14 +84,14 @@ def delete_shard(folder, outside, draw):
 
 
 def delete_curves(folder, outside, draw):
-    _part(folder, draw).unlink()
+    _part(folder, draw).unlink(missing_ok=True)
 
 
 def truncate(path_of):
     def damage(folder, outside, draw):
         path = path_of(folder, draw)
-        data = path.read_bytes()
-        if data:  # an earlier damage may have emptied it
+        data = path.read_bytes() if path.is_file() else b""
+        if data:  # an earlier damage may have emptied or deleted it
             path.write_bytes(data[: draw(st.integers(0, len(data) - 1))])
 
     damage.__name__ = f"truncate_{path_of.__name__.strip('_')}"
@@ -99,8 +101,8 @@ def truncate(path_of):
 def flip(path_of):
     def damage(folder, outside, draw):
         path = path_of(folder, draw)
-        data = bytearray(path.read_bytes())
-        if not data:
+        data = bytearray(path.read_bytes() if path.is_file() else b"")
+        if not data:  # an earlier damage may have emptied or deleted it
             return
         offset = draw(st.integers(0, len(data) - 1))
         data[offset] ^= draw(st.integers(1, 255))
@@ -180,6 +182,8 @@ def link_out(folder, outside, draw):
 
 def link_a_file_out(folder, outside, draw):
     part = _part(folder, draw)
+    if not part.is_file():  # an earlier damage deleted every curve file
+        return
     target = outside / part.name
     shutil.copy(part, target)
     part.unlink()
