@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def explorer_html(name: str, folder: Path, data: dict) -> str:
         if data["total"] > len(data["solved"])
         else f"all {data['total']} configurations"
     )
-    replay = json.dumps(f"python -m xorlab.replay {folder} ")
+    # a command to paste into a shell (the folder quoted), safe inside the page's script
+    replay = json.dumps(f"python -m xorlab.replay {shlex.quote(str(folder))} ")
+    replay = replay.replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

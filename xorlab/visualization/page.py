@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -277,7 +278,7 @@ def _summary_html(
                 "<td></td>" if pd.isna(value) else f'<td data-value="{value}">{_number(value)}</td>'
             )
         if runs is not None:
-            command = f"python -m xorlab.replay {folder} {worst[i]}"
+            command = f"python -m xorlab.replay {shlex.quote(str(folder))} {worst[i]}"
             cells.append(f"<td><code>{html.escape(command)}</code></td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
