@@ -367,3 +367,27 @@ def test_legends_sit_outside_the_data_and_facets_are_labelled_once(tmp_path: Pat
     assert sorted(titles) == ["activation = relu", "activation = tanh"]
     margins = [t.get_text() for ax in heat.axes for t in ax.texts if "optimizer" in t.get_text()]
     assert sorted(margins) == ["optimizer = adam", "optimizer = gd"]
+
+
+def test_replay_commands_in_the_pages_survive_odd_folder_names() -> None:
+    """A folder with a space and '</script>' in its path: the command is quoted for a shell
+    and cannot end the explorer's script."""
+    from xorlab.visualization.explorer import explorer_data, explorer_html
+
+    summary = pd.DataFrame(
+        {
+            "hidden": [2],
+            "lr": [0.1],
+            "n_seeds": [3],
+            "failed": [0],
+            "solve_rate": [1 / 3],
+            "solve_rate_low": [0.06],
+            "solve_rate_high": [0.79],
+            "epochs_to_solve_median": [12.0],
+        }
+    )
+    folder = Path("/tmp/a b/</script><b>x")
+    page = explorer_html("x", folder, explorer_data(summary, ["hidden", "lr"], ["abc123abc123"]))
+    script = page.split("<script>", 1)[1]
+    assert script.count("</script>") == 1  # only the script's own end
+    assert "'/tmp/a b/<\\/script><b>x'" in script
