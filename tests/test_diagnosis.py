@@ -196,6 +196,24 @@ RULE_CASES = [
     ({"tail_loss": 0.3 + 0.002 * (np.arange(TAIL) % 2)}, "ok", "slow"),  # 0.7% of the loss
     ({"tail_loss": 0.3 + 0.004 * (np.arange(TAIL) % 2)}, "ok", "oscillating"),  # 1.3%
     ({"tail_loss": 0.3 + 0.01 * (np.arange(TAIL) % 8 == 0)}, "ok", "slow"),  # rare rises
+    # swinging and ending low (not on a rise): the swings decide (rises >= 1/4, travel > 2 net)
+    ({"tail_loss": 0.3 + 0.01 * ((np.arange(TAIL) + 1) % 2)}, "ok", "oscillating"),
+    ({"tail_loss": 0.3 + 0.01 * ((np.arange(TAIL) + 1) % 2 * (np.arange(TAIL) < 6))}, "ok", "slow"),
+    (  # rising on 8 of 31 steps (>= 1/4), ending low: oscillating; on 7: not
+        {"tail_loss": 0.3 + 0.01 * np.isin(np.arange(TAIL), np.arange(1, 30, 4)[:8])},
+        "ok",
+        "oscillating",
+    ),
+    (
+        {"tail_loss": 0.3 + 0.01 * np.isin(np.arange(TAIL), np.arange(1, 30, 4)[:7])},
+        "ok",
+        "slow",
+    ),
+    (  # big swings but a net fall larger than half their travel: a descent, not an oscillation
+        {"tail_loss": np.linspace(0.4, 0.3, TAIL) + 0.004 * ((np.arange(TAIL) + 1) % 2)},
+        "ok",
+        "slow",
+    ),
     ({"tail_loss": SPIKE}, "ok", "oscillating"),
     (  # a period-2 oscillation with saturated units: the step is the cause
         {"tail_loss": 0.3 + 0.2 * (np.arange(TAIL) % 2), "slopes": np.full((4, 3), 1e-4)},
@@ -280,6 +298,11 @@ RULE_CASES = [
     ),
     (STUCK | {"outputs": np.array([0.0, 0.9, 0.8, 0.55]), "grad_norm": 1.2e-3}, "ok", "other"),
     (STUCK | {"outputs": np.array([0.0, 0.9, 0.9, 0.1])}, "ok", "other"),  # every pattern right
+    (  # every pattern right and stationary: not a minimum with patterns wrong
+        STUCK | {"outputs": np.array([0.0, 0.9, 0.9, 0.1]), "grad_norm": 1e-6},
+        "ok",
+        "other",
+    ),
     # slow: the loss fell by more than 1e-3 x the loss over the last tenth
     ({"fraction_loss": np.append(FLAT[:-1], 0.2996)}, "ok", "slow"),  # 4e-4 > 3e-4
     ({"fraction_loss": np.append(FLAT[:-1], 0.2998)}, "ok", "other"),  # 2e-4 < 3e-4
@@ -651,3 +674,22 @@ def test_ties_with_the_best_are_said_with_the_seeds_that_would_separate_them(
     _, text = report_text(tmp_path, spec, "ties")
     assert "configurations solved XOR on every seed in 1500 epochs. Best:" in text
     assert "cannot be told apart from it with 3 seeds (their intervals overlap)" in text
+
+
+@pytest.mark.parametrize("points, expected", [(5, "oscillating"), (4, "slow")])
+def test_a_tail_of_five_epochs_can_oscillate_and_one_of_four_cannot(points, expected) -> None:
+    up_down = 0.3 + 0.01 * (np.arange(points) % 2)
+    assert diagnose_one(evidence(tail_loss=up_down)).outcome == expected
+
+
+def test_the_curvature_is_measured_for_every_run_whose_label_depends_on_it(monkeypatch) -> None:
+    """The engine measures the Hessian only where `needs_curvature` says; measuring it for
+    every run gives the same outcomes (varied runs, many of them merged or stationary)."""
+    from xorlab.training import engine
+
+    configs = oracle_sample(150, seed=5)
+    limited = {r.run_id: r.diagnosis.outcome for r in train_grouped(configs).values()}
+    monkeypatch.setattr(engine, "needs_curvature", lambda e, d, s: np.ones(len(d), bool))
+    everywhere = {r.run_id: r.diagnosis.outcome for r in train_grouped(configs).values()}
+    assert limited == everywhere
+    assert {"saddle", "local_minimum"} <= set(limited.values())

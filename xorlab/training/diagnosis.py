@@ -215,22 +215,19 @@ def _decide(e: Evidence, diverged: np.ndarray, solved: np.ndarray) -> tuple:
         on = slopes > 0
         bends = (on.any(axis=0) & ~(on | ~e.present[:, None, :]).all(axis=0)).sum(axis=0)
 
-        steps = np.diff(tail, axis=0)
-        if len(steps):
-            rises = (steps > 0).mean(axis=0)
-            travel = np.abs(steps).sum(axis=0)
-            net = np.abs(tail[-1] - tail[0])
-            amplitude = tail.max(axis=0) - tail.min(axis=0)
-            ends_rising = tail[-1] - tail.min(axis=0) > amplitude / 2
-            swings = (rises >= OSCILLATING_RISES) & (travel > 2 * net)
-            oscillating = (
-                (len(steps) >= 4)
-                & np.isfinite(steps).all(axis=0)
-                & (amplitude > OSCILLATING_AMPLITUDE * tail.mean(axis=0))
-                & (swings | ends_rising)
-            )
-        else:
-            oscillating = np.zeros(final.shape, bool)
+        steps = np.diff(tail, axis=0)  # a run of E >= 1 epochs has a tail of >= 2 points
+        rises = (steps > 0).mean(axis=0)
+        travel = np.abs(steps).sum(axis=0)
+        net = np.abs(tail[-1] - tail[0])
+        amplitude = tail.max(axis=0) - tail.min(axis=0)
+        ends_rising = tail[-1] - tail.min(axis=0) > amplitude / 2
+        swings = (rises >= OSCILLATING_RISES) & (travel > 2 * net)
+        oscillating = (
+            (len(steps) >= 4)
+            & np.isfinite(steps).all(axis=0)
+            & (amplitude > OSCILLATING_AMPLITUDE * tail.mean(axis=0))
+            & (swings | ends_rising)
+        )
 
         merged = _closest_pair_gap(e.outputs, e.present) < MERGED
         rest = (HORIZON - 1) * e.epochs  # the epochs a 10x longer run has left
