@@ -391,3 +391,29 @@ def test_replay_commands_in_the_pages_survive_odd_folder_names() -> None:
     script = page.split("<script>", 1)[1]
     assert script.count("</script>") == 1  # only the script's own end
     assert "'/tmp/a b/<\\/script><b>x'" in script
+
+
+@pytest.mark.parametrize("panels_wide", [1, 3, 8, 24])
+def test_text_stays_readable_at_the_size_the_report_shows_a_figure(panels_wide: int) -> None:
+    """The report shows an image at most 1370 px wide: the smallest text of a heatmap with
+    many panel columns must still be at least MIN_TEXT_PX there (a 6-column heatmap was 31
+    inches wide, its 7 pt cell labels 4 px on the page)."""
+    import matplotlib.text
+
+    from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
+    from xorlab.visualization.style import DPI, MIN_TEXT_PX
+
+    rows = [
+        {"hidden": h, "lr": lr, "init": f"i{p}", "seed": 0, "status": "ok", "solved": True}
+        for h in (2, 4, 8)
+        for lr in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+        for p in range(panels_wide)
+    ]
+    runs = pd.DataFrame(rows)
+    settings = ["hidden", "lr", "init"] if panels_wide > 1 else ["hidden", "lr"]
+    layout = heatmap_layout(runs, settings)
+    figure = heatmap_figure(heatmap_data(runs, layout), layout)
+    width = figure.get_size_inches()[0] * DPI
+    shown = min(1.0, 1370 / width)
+    sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text) if t.get_text().strip()]
+    assert min(sizes) * DPI / 72 * shown >= MIN_TEXT_PX

@@ -20,6 +20,8 @@ from xorlab.training.config import SETTING_NAMES, format_value
 ACTIVATION_COLORS = {"sigmoid": "#0077BB", "tanh": "#EE7733", "relu": "#009988"}
 OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
+MAX_WIDTH = 13.5  # inches: at DPI, shown in the report's 1370 px, 7 pt text stays >= 10 px
+MIN_TEXT_PX = 9  # the smallest text a figure may show, in CSS px as the report shows it
 DPI = 150  # 1.5x: sharp on most screens (2x added 0.56 s to the 60k sweep's tail)
 PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
 XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
@@ -91,6 +93,9 @@ def panels(
     """A figure of rows x count panels with fixed margins (fast: no layout engine); with
     `colorbar`, room on the right for one shared colorbar and its label."""
     extra = 1.0 if colorbar else 0.0
+    # never wider than MAX_WIDTH: the report scales an image to its page, and text in a wider
+    # one would shrink below a readable size (MIN_TEXT_PX); the panels get narrower instead
+    width = min(width, (MAX_WIDTH - 0.6 - extra) / count)
     figure = Figure(figsize=(width * count + 0.6 + extra, height * rows + 0.5))
     axes = figure.subplots(rows, count, squeeze=False, **kwargs)
     top = 1 - 0.95 / (height * rows + 0.5)
