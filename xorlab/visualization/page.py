@@ -255,32 +255,41 @@ def _summary_html(
     if runs is not None:
         header.append("worst run (replay it)")
         worst = worst_runs(runs, shown)
-    rows = []
-    for i, (_, row) in enumerate(shown.iterrows()):
-        cells = []
-        for column in columns:
-            value = row.get(column, "all")
-            cells.append(f"<td>{html.escape(format_value(value) if column in row else 'all')}</td>")
-        rate = row["solve_rate"]
+    # built column by column (a row loop over thousands of configurations is slow)
+    cells: list[list[str]] = []
+    for column in columns:
+        values = shown[column] if column in shown else pd.Series("all", index=shown.index)
+        text = ["all" if column not in shown else format_value(v) for v in values]
+        cells.append([f"<td>{html.escape(t)}</td>" for t in text])
+    rates = shown["solve_rate"].fillna(0).to_numpy()
+    cells.append(
+        [
+            f'<td data-value="{r:.6f}">{int(k)}/{int(n)}</td>'
+            for r, k, n in zip(rates, solved, finished)
+        ]
+    )
+    cells.append(
+        [
+            "<td></td>" if pd.isna(low) else f'<td data-value="{low:.6f}">{low:.2f}-{high:.2f}</td>'
+            for low, high in zip(shown["solve_rate_low"], shown["solve_rate_high"])
+        ]
+    )
+    for column in HEADERS:
         cells.append(
-            f'<td data-value="{0 if pd.isna(rate) else rate:.6f}">'
-            f"{int(solved.iloc[i])}/{int(finished.iloc[i])}</td>"
+            [
+                "<td></td>" if pd.isna(v) else f'<td data-value="{v}">{_number(v)}</td>'
+                for v in shown[column]
+            ]
         )
+    if runs is not None:
+        quoted = shlex.quote(str(folder))
         cells.append(
-            f'<td data-value="{row["solve_rate_low"]:.6f}">'
-            f"{row['solve_rate_low']:.2f}-{row['solve_rate_high']:.2f}</td>"
-            if not pd.isna(row["solve_rate_low"])
-            else "<td></td>"
+            [
+                f"<td><code>{html.escape(f'python -m xorlab.replay {quoted} {w}')}</code></td>"
+                for w in worst
+            ]
         )
-        for column in HEADERS:
-            value = row[column]
-            cells.append(
-                "<td></td>" if pd.isna(value) else f'<td data-value="{value}">{_number(value)}</td>'
-            )
-        if runs is not None:
-            command = f"python -m xorlab.replay {shlex.quote(str(folder))} {worst[i]}"
-            cells.append(f"<td><code>{html.escape(command)}</code></td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+    rows = ["<tr>" + "".join(row) + "</tr>" for row in zip(*cells)]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

@@ -22,7 +22,7 @@ OTHER_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"
 CurvesOf = Callable[[Collection[str]], pd.DataFrame]  # run_ids -> their curves (long format)
 MAX_WIDTH = 13.5  # inches: at DPI, shown in the report's 1370 px, 7 pt text stays >= 10 px
 MIN_TEXT_PX = 9  # the smallest text a figure may show, in CSS px as the report shows it
-DPI = 150  # 1.5x: sharp on most screens (2x added 0.56 s to the 60k sweep's tail)
+DPI = 150  # 1.5x: sharp on most screens (2x added 0.56-0.8 s to the 60k sweep's tail)
 PNG = {"compress_level": 3}  # nearly as small as the default 6, and much faster to write
 XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
 
