@@ -276,6 +276,7 @@ def seeds_figure(points: pd.DataFrame, swept: Sequence[str] = ()) -> Figure:
         epochs_to_solve_strip(points, axes[0, 0]).set_title("How fast: epochs to solve per seed")
     caption = "How reliably: final loss per seed" + ("" if any_solved else " (no seed solved XOR)")
     final_loss_strip(points, axes[0, -1]).set_title(caption)
+    legends_below(figure, axes[0], 3)
     drawn = fixed_text(points, [s for s in swept if s in points])
     title(
         figure,

@@ -134,10 +134,17 @@ def legends_below(figure: Figure, axes, entries: int, title: str = "") -> None:
     )
     axes_height = (figure.subplotpars.top - figure.subplotpars.bottom) * total
     for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
+        handles, labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is not None:  # a legend made already: moved, with its entries
+            handles = ax.get_legend().legend_handles
+            labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        if handles:
             ax.legend(
+                handles,
+                labels,
                 loc="upper center",
                 bbox_to_anchor=(0.5, -0.5 / axes_height),
+                ncols=2 if len(handles) > 3 else 1,
                 fontsize=7,
                 title=title or None,
                 title_fontsize=7,
