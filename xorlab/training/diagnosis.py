@@ -122,7 +122,7 @@ class Evidence:
     step: np.ndarray  # (M,) the step of an epoch per unit gradient (lr; lr / (1 - beta) with
     #                    momentum; lr / rms(g) for Adam)
     lowest_curvature: np.ndarray  # (M,) the loss's Hessian's lowest eigenvalue at the end
-    #                                (NaN where not measured: solved, diverged, one unit)
+    #                                (NaN where no label depends on it: `needs_curvature`)
     epochs: np.ndarray  # (M,) epochs trained
     fraction_loss: np.ndarray  # (len(FRACTIONS), M) the loss at fraction_epochs(epochs)
     tail_loss: np.ndarray  # (T, M) the loss at each of the last TAIL epochs (fewer if shorter)
