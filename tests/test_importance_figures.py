@@ -787,3 +787,51 @@ def test_the_best_of_every_view_is_the_summarys_first_row_on_every_grid(grid) ->
             values = drawn[setting].unique()
             assert len(values) == 1
             assert (pd.isna(values[0]) and pd.isna(first[setting])) or values[0] == first[setting]
+
+
+EFFECT_ROW = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
+
+
+@pytest.mark.parametrize(
+    "rows, seeds, expected",
+    [
+        (
+            [
+                ["lr", "main", 4, 0.6, 50.0, 3, 1e-9, True],
+                ["hidden", "main", 3, 0.1, 9.0, 2, 0.011, True],
+                ["activation", "main", 3, 0.02, 2.0, 2, 0.37, False],
+                ["activation x lr", "interaction", 12, 0.15, 20.0, 6, 0.003, True],
+                ["rest", "rest", np.nan, 0.13, np.nan, np.nan, np.nan, False],
+            ],
+            10,
+            "lr explains 60% of the variation in solve rate between configurations, hidden 10%;"
+            " together, beyond their own effects: activation x lr 15%; 13% is explained by none"
+            " of these (seed noise and interactions of three or more settings). Within seed"
+            " noise with 10 seeds per configuration: activation (2%, p = 0.37).",
+        ),
+        (
+            [
+                ["lr", "main", 4, 0.3, 5.0, 3, 0.17, False],
+                ["rest", "rest", np.nan, 0.7, np.nan, np.nan, np.nan, False],
+            ],
+            1,
+            "No setting's effect on the solve rate stands out from seed noise with 1 seed per"
+            " configuration (the largest, lr, explains 30% of the variation between"
+            " configurations, p = 0.17); more seeds would tell.",
+        ),
+        (
+            [
+                ["lr", "main", 4, 0.01, 1.0, 3, 0.8, False],
+                ["activation x lr", "interaction", 12, 0.9, 30.0, 6, 1e-5, True],
+                ["rest", "rest", np.nan, 0.09, np.nan, np.nan, np.nan, False],
+            ],
+            3,
+            "No setting alone changes the solve rate beyond seed noise; together, beyond their"
+            " own effects: activation x lr 90%. Within seed noise with 3 seeds per"
+            " configuration: lr (1%, p = 0.8).",
+        ),
+    ],
+)
+def test_the_importance_sentence_word_for_word(rows, seeds: int, expected: str) -> None:
+    table = pd.DataFrame(rows, columns=EFFECT_ROW)
+    assert importance_sentence(table, seeds) == expected
