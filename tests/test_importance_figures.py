@@ -39,6 +39,9 @@ def test_chi2_survival_function_agrees_with_scipy(df: int) -> None:
         assert chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-10, abs=1e-300)
 
 
+EFFECT_ROW = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
+
+
 def grid_runs(rates: dict, seeds: int, seed: int = 0) -> pd.DataFrame:
     """Runs of a hidden x lr grid whose solved outcomes are drawn with the given rates."""
     rng = np.random.default_rng(seed)
@@ -151,9 +154,25 @@ def test_the_sentence_says_what_the_table_says() -> None:
 
 
 def test_every_run_alike_has_no_effects() -> None:
-    runs = grid_runs({(2, 0.1): 1.0, (4, 0.1): 1.0}, seeds=5)
-    assert effects(runs, ["hidden", "lr"]).empty
-    assert importance_sentence(effects(runs, ["hidden"]), 5) is None
+    for rate in (1.0, 0.0):
+        runs = grid_runs({(2, 0.1): rate, (4, 0.1): rate}, seeds=5)
+        table = effects(runs, ["hidden", "lr"])
+        assert table.empty and list(table.columns) == EFFECT_ROW  # still a table with columns
+        assert importance_sentence(effects(runs, ["hidden"]), 5) is None
+    assert list(effects(runs, []).columns) == EFFECT_ROW
+
+
+def test_effects_and_marginals_at_once_are_each_computed_alone() -> None:
+    """The render computes both from one collapse of the runs: the same tables."""
+    from xorlab.analysis.importance import effects_and_marginals
+
+    rates = {(h, lr): min(1.0, 0.1 * h + lr) for h in (2, 4, 8) for lr in (0.05, 0.3)}
+    runs = grid_runs(rates, seeds=12, seed=3)
+    runs["lr"] = runs["lr"] * (1 + runs["seed"] % 7 / 100)  # many values: binned when sampled
+    together = effects_and_marginals(runs, ["hidden", "lr"], ["lr"], pairs=1)
+    pd.testing.assert_frame_equal(together[0], effects(runs, ["hidden", "lr"], ["lr"], pairs=1))
+    pd.testing.assert_frame_equal(together[1], marginals(runs, ["hidden", "lr"], ["lr"]))
+    assert len(together[0]) == 4 and together[1]["setting"].tolist().count("lr") == 5
 
 
 # -- heatmaps that scale ---------------------------------------------------------------------
@@ -787,9 +806,6 @@ def test_the_best_of_every_view_is_the_summarys_first_row_on_every_grid(grid) ->
             values = drawn[setting].unique()
             assert len(values) == 1
             assert (pd.isna(values[0]) and pd.isna(first[setting])) or values[0] == first[setting]
-
-
-EFFECT_ROW = ["effect", "kind", "levels", "share", "chi2", "df", "p_value", "real"]
 
 
 @pytest.mark.parametrize(
