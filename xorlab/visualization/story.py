@@ -16,10 +16,10 @@ from matplotlib.figure import Figure
 
 from xorlab.training.config import RunConfig
 from xorlab.training.diagnosis import PATTERN_NAMES
-from xorlab.training.engine import PATTERN_Y
 from xorlab.training.nn import ACTIVATIONS, LOSSES, sigmoid
 from xorlab.training.reference import draw_problem
 from xorlab.training.result import RunResult
+from xorlab.training.stacked import PATTERN_Y
 from xorlab.visualization.style import chance_lines, log_scale
 from xorlab.visualization.style import title as wrapped_title
 
