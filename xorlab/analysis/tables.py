@@ -141,6 +141,14 @@ def summary_table(runs: pd.DataFrame, settings: Sequence[str] = SETTING_NAMES) -
     return best_first(summary)[[*settings, *SUMMARY_METRICS]].reset_index(drop=True)
 
 
+def solved_and_finished(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each configuration's solved and finished runs (`ok` or `diverged`), from summary.csv's
+    columns (the solve rate is solved / finished)."""
+    finished = (summary["n_seeds"] - summary["failed"]).astype(int)
+    solved = (summary["solve_rate"].fillna(0) * finished).round().astype(int)
+    return solved, finished
+
+
 def best_first(summary: pd.DataFrame) -> pd.DataFrame:
     """Configurations in the one order of "best" every view uses: solve rate (high first),
     then median epochs to solve and median final loss (low first); ties keep their order."""

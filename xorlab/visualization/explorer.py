@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xorlab.analysis.tables import solved_and_finished
 from xorlab.storage.folder import write_with
 from xorlab.training.config import format_value
 
@@ -37,8 +38,7 @@ def explorer_data(
     number for numeric settings), solved and finished runs, interval, median epochs to solve
     and worst run; the heatmap's axes (rows, columns) if any."""
     shown = summary.head(MAX_CONFIGURATIONS)
-    finished = (shown["n_seeds"] - shown["failed"]).astype(int)
-    solved = (shown["solve_rate"].fillna(0) * finished).round().astype(int)
+    solved, finished = solved_and_finished(shown)
     columns: dict[str, list] = {}
     numeric: dict[str, list] = {}
     for setting in settings:

@@ -205,13 +205,11 @@ def heatmap_figure(
                     ha="left",
                     fontsize=9,
                 )
-    labelled_rows = any(panel_rows)
-    if labelled_rows:  # room for the row labels in the right margin, then the colorbar
+    gap = 0.015
+    if any(panel_rows):  # room for the row labels in the right margin, then the colorbar
         width = figure.get_size_inches()[0]
         figure.subplots_adjust(right=figure.subplotpars.right - 0.35 / width)
-    gap = (
-        0.4 if labelled_rows else 0.015 * figure.get_size_inches()[0]
-    ) / figure.get_size_inches()[0]
+        gap = 0.4 / width
     shared_colorbar(figure, image, "solve rate (seeds solved / seeds)", gap=gap)
     cells_note = "cells: seeds solved / seeds" if text else "colour: share of seeds solved"
     hidden = [

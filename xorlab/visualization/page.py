@@ -14,6 +14,7 @@ import pandas as pd
 from xorlab.analysis.importance import (
     importance_sentence,
 )
+from xorlab.analysis.tables import solved_and_finished
 from xorlab.training.config import SETTING_NAMES, format_value
 from xorlab.visualization.report import (
     best_sentences,
@@ -103,6 +104,7 @@ def report_html(
     figures: Sequence[str],
     runs: pd.DataFrame | None = None,
     importance: tuple | None = None,
+    worst: Sequence[str] | None = None,
 ) -> str:
     """A self-contained page that answers on its first screen (the headline, which settings
     matter, why runs failed in one line, the key figure), then a table of contents, the
@@ -162,7 +164,9 @@ def report_html(
     )
     if (folder / "curves.parquet").exists():  # a folder of files: read it with pandas
         tables += ' · curves: <code>pd.read_parquet("curves.parquet")</code>'
-    table_html = _summary_html(summary, settings, runs if has_outcomes else None, folder)
+    if has_outcomes and worst is None:  # each configuration's worst run, if not given
+        worst = worst_runs(runs, summary.head(MAX_TABLE_ROWS))
+    table_html = _summary_html(summary, settings, worst if has_outcomes else None, folder)
     contents = [("figures", "Figures"), *[(a, q) for a, q, f in sections if f != key]]
     contents += [("best", "Best configurations")] if sentences else []
     contents += [("why", "Why runs failed")] if failures else []
@@ -242,19 +246,17 @@ HEADERS = {  # summary.csv's columns as the page shows them (the CSV keeps its n
 
 
 def _summary_html(
-    summary: pd.DataFrame, settings: Sequence[str], runs: pd.DataFrame | None, folder: Path
+    summary: pd.DataFrame, settings: Sequence[str], worst: Sequence[str] | None, folder: Path
 ) -> str:
     """The sortable table of configurations: the settings first (sticky), the solve rate as
-    k/n with its interval, readable headers, and each configuration's worst run with its
-    replay command."""
+    k/n with its interval, readable headers, and each configuration's worst run (`worst`, in
+    the summary's order) with its replay command."""
     shown = summary.head(MAX_TABLE_ROWS)
-    solved = (shown["solve_rate"].fillna(0) * (shown["n_seeds"] - shown["failed"])).round()
-    finished = shown["n_seeds"] - shown["failed"]
+    solved, finished = solved_and_finished(shown)
     columns = [s for s in settings] or ["configuration"]
     header = [*columns, "solved", "95% interval", *HEADERS.values()]
-    if runs is not None:
+    if worst is not None:
         header.append("worst run (replay it)")
-        worst = worst_runs(runs, shown)
     # built column by column (a row loop over thousands of configurations is slow)
     cells: list[list[str]] = []
     for column in columns:
@@ -281,12 +283,12 @@ def _summary_html(
                 for v in shown[column]
             ]
         )
-    if runs is not None:
+    if worst is not None:
         quoted = shlex.quote(str(folder))
         cells.append(
             [
                 f"<td><code>{html.escape(f'python -m xorlab.replay {quoted} {w}')}</code></td>"
-                for w in worst
+                for w in worst[: len(shown)]
             ]
         )
     rows = ["<tr>" + "".join(row) + "</tr>" for row in zip(*cells)]

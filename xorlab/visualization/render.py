@@ -155,34 +155,44 @@ def render(
             written += write_figures(figures_folder, mine, meanwhile)
         elif meanwhile:
             meanwhile()
-        # the page, while the helper draws: again only if one of its figures failed
+        # the explorer and the page, while the helper draws (the page again only if one of
+        # its figures failed); each configuration's worst run found once, for both
+        worst = _worst(summary, runs)
+        written += _explorer(folder, summary, spec, worst)
         promised = [figures_folder / name for name in forked] if helper else []
-        page = _page(folder, summary, spec, written + promised, runs, importance)
+        page = _page(folder, summary, spec, written + promised, runs, importance, worst)
         if helper:
             drawn = helper.written()
             written += drawn
             if drawn != promised:
-                page = _page(folder, summary, spec, written, runs, importance)
+                page = _page(folder, summary, spec, written, runs, importance, worst)
     finally:
         if helper:
             helper.stop()
     for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
         if figures_folder / name not in written:
             (figures_folder / name).unlink(missing_ok=True)
-    written += _explorer(folder, summary, spec, runs)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
 
 
-def _explorer(folder: Path, summary: pd.DataFrame, spec: dict, runs: pd.DataFrame) -> list[Path]:
+def _worst(summary: pd.DataFrame, runs: pd.DataFrame) -> list[str] | None:
+    """Each configuration's worst run, as far as the explorer shows them (None for a folder
+    of 0.1: no outcomes)."""
+    if not len(runs) or runs["outcome"].isna().all():
+        return None
+    return worst_runs(runs, summary.head(MAX_CONFIGURATIONS))
+
+
+def _explorer(
+    folder: Path, summary: pd.DataFrame, spec: dict, worst: list[str] | None
+) -> list[Path]:
     """explorer.html (and plotly.js beside it) for a sweep with finished runs."""
     if not len(summary):
         return []
     settings = varying_settings(summary) or ["activation"]
     categorical = [s for s in settings if summary[s].nunique(dropna=False) <= MAX_CATEGORIES]
     axes = heatmap_axes(categorical, {s: summary[s].nunique(dropna=False) for s in categorical})
-    has_outcomes = len(runs) and runs["outcome"].notna().any()
-    worst = worst_runs(runs, summary.head(MAX_CONFIGURATIONS)) if has_outcomes else None
     name = str(spec.get("sweep", {}).get("name", folder.name))
     return write_explorer(folder, name, summary, settings, worst, axes)
 
@@ -206,10 +216,11 @@ def _page(
     written: list[Path],
     runs: pd.DataFrame,
     importance: tuple | None,
+    worst: list[str] | None = None,
 ) -> str:
     """report.html's text, showing the figures among `written`."""
     figures = figure_order(p.name for p in written if p.parent == folder / "figures")
-    return report_html(folder, summary, spec, figures, runs, importance)
+    return report_html(folder, summary, spec, figures, runs, importance, worst)
 
 
 def _swept(spec: dict, summary: pd.DataFrame) -> list[str]:

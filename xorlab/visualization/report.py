@@ -7,7 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from xorlab.analysis.stats import wilson_interval
+from xorlab.analysis.tables import configuration_label, same_configuration, solved_and_finished
 from xorlab.training.config import SETTING_NAMES, format_value
+from xorlab.training.diagnosis import FAILURES
 
 
 def varying_settings(summary: pd.DataFrame) -> list[str]:
@@ -20,10 +23,8 @@ def best_table(summary: pd.DataFrame, n: int = 5) -> str:
     settings = varying_settings(summary)
     top = summary.head(n)
     table = pd.DataFrame({s: top[s].map(format_value) for s in settings})
-    finished = top["n_seeds"] - top["failed"]
-    table["solved"] = [
-        f"{round(r * f)}/{f}" if f else "-" for r, f in zip(top["solve_rate"].fillna(0), finished)
-    ]
+    solved, finished = solved_and_finished(top)
+    table["solved"] = [f"{k}/{f}" if f else "-" for k, f in zip(solved, finished)]
     table["solve_rate_95%"] = [
         "-" if pd.isna(lo) else f"{lo:.2f}-{hi:.2f}"
         for lo, hi in zip(top["solve_rate_low"], top["solve_rate_high"])
@@ -35,22 +36,14 @@ def best_table(summary: pd.DataFrame, n: int = 5) -> str:
     return f"best {len(top)} of {len(summary)} configurations:\n" + table.to_string(index=False)
 
 
-def _counts(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Solved and finished runs of each configuration."""
-    finished = summary["n_seeds"] - summary["failed"]
-    solved = (summary["solve_rate"].fillna(0) * finished).round().astype(int)
-    return solved, finished
-
-
 def headline(summary: pd.DataFrame) -> str | None:
     """The report's first sentence: how many configurations solve XOR on every seed and the
     best with its interval, or that none solved; and how many configurations cannot be told
     apart from the best at this many seeds (their Wilson intervals overlap its)."""
-    from xorlab.analysis.tables import configuration_label
 
     if summary.empty:
         return None
-    solved, finished = _counts(summary)
+    solved, finished = solved_and_finished(summary)
     epochs = summary["epochs"].dropna()
     within = f" in {format_value(epochs.max())} epochs" if len(epochs) else ""
     if not (solved > 0).any():
@@ -89,7 +82,6 @@ def headline(summary: pd.DataFrame) -> str | None:
 def _seeds_to_separate(high: float, low: float, limit: int = 100_000) -> int | None:
     """The seeds per configuration at which solve rates `high` and `low`, if they held, would
     have Wilson intervals that no longer overlap (None past `limit`)."""
-    from xorlab.analysis.stats import wilson_interval
 
     seeds = 2
     while seeds <= limit:
@@ -105,8 +97,7 @@ def _seeds_to_separate(high: float, low: float, limit: int = 100_000) -> int | N
 def best_sentences(summary: pd.DataFrame, limit: int = 4) -> list[str]:
     """Plain sentences such as 'tanh with hidden = 4, lr = 1 solved XOR on 10/10 seeds ...'."""
     settings = varying_settings(summary)
-    finished = summary["n_seeds"] - summary["failed"]
-    solved = (summary["solve_rate"].fillna(0) * finished).round().astype(int)
+    solved, finished = solved_and_finished(summary)
     sentences = []
     for activation, rows in summary.assign(_solved=solved, _finished=finished).groupby(
         "activation", sort=False
@@ -217,7 +208,7 @@ def _better_neighbour(row: pd.Series, summary: pd.DataFrame, swept: Sequence[str
     """The sweep's own evidence: the best configuration that differs from `row` in one swept
     setting and solves more often, e.g. 'lr = 1 solves 10/10 with the same hidden and
     activation'; empty if none does."""
-    solved, finished = _counts(summary)
+    solved, finished = solved_and_finished(summary)
     rate = summary["solve_rate"].fillna(0)
     mine = rate.loc[row.name]
     best_text, best_rate = "", mine
@@ -247,12 +238,10 @@ def failure_sentences(runs: pd.DataFrame, summary: pd.DataFrame, limit: int = 6)
     (a swept value that did better with the other settings the same), else advice on
     settings the sweep did not sweep, e.g. "sigmoid, hidden 2, lr 10: 10/10 runs ended
     oscillating after 3000 epochs: lr = 1 solves 10/10 with the same hidden, activation"."""
-    from xorlab.analysis.tables import configuration_label
-    from xorlab.training.diagnosis import FAILURES
 
     settings = varying_settings(summary)
     counts = summary[[f"outcome_{name}" for name in FAILURES]]
-    solved, _ = _counts(summary)
+    solved, _ = solved_and_finished(summary)
     epochs = summary["epochs"].dropna()
     after = f" after {format_value(epochs.max())} epochs" if len(epochs) else ""
     if counts.to_numpy().sum() == 0:
@@ -281,8 +270,6 @@ def failure_sentences(runs: pd.DataFrame, summary: pd.DataFrame, limit: int = 6)
         outcome = counts.loc[row.name].idxmax().removeprefix("outcome_")
         detail = after
         if outcome == "plateau":
-            from xorlab.analysis.tables import same_configuration
-
             these = failed[same_configuration(failed, row) & (failed["outcome"] == outcome)]
             if (these["loss_change"] < 0).mean() > 0.5:
                 detail += " (and still improving slowly)"
