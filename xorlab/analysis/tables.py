@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from xorlab.analysis.stats import wilson_interval
-from xorlab.training.config import SETTING_NAMES, SETTINGS, format_value
+from xorlab.training.config import COORDINATES, SETTING_NAMES, SETTINGS, format_value
 from xorlab.training.diagnosis import OUTCOMES
 from xorlab.training.result import DIAGNOSIS, METRICS
 
 MAX_CATEGORIES = 16  # a swept setting with more values is treated as continuous
-RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *METRICS, *DIAGNOSIS)
+RUN_COLUMNS = ("run_id", "seed", *SETTING_NAMES, *COORDINATES, *METRICS, *DIAGNOSIS)
 OUTCOME_COLUMNS = tuple(f"outcome_{name}" for name in OUTCOMES)
 SUMMARY_METRICS = (
     "n_seeds",
@@ -39,7 +39,7 @@ def runs_table(records: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame
         frame = records[list(RUN_COLUMNS)]  # copy-on-write: columns are shared until changed
     else:
         frame = pd.DataFrame.from_records(
-            [{k: r[k] for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
+            [{k: r.get(k) for k in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS)
         )
     type_settings(frame)
     frame["epochs_to_solve"] = frame["epochs_to_solve"].astype("Int64")
@@ -61,6 +61,11 @@ def type_settings(runs: pd.DataFrame) -> pd.DataFrame:
             runs[name] = pd.to_numeric(column).astype(float)
         else:  # through categories: a million rows share a few string objects
             runs[name] = column.astype("category").astype(object).where(column.notna(), None)
+    for name in ("axis_x", "axis_y"):  # a map's points; empty for runs of other methods
+        column = runs[name] if name in runs else pd.Series(None, index=runs.index, dtype=object)
+        runs[name] = column.astype("category").astype(object).where(column.notna(), None)
+    for name in ("offset_x", "offset_y"):
+        runs[name] = pd.to_numeric(runs[name]).astype(float) if name in runs else np.nan
     return runs
 
 

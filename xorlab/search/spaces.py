@@ -175,3 +175,69 @@ class RandomSearch(Sequence[RunConfig]):
             base = _make_config(self.seeds[0], self.fixed, swept) if len(self.seeds) else None
             for seed in self.seeds:
                 yield base.with_seed(seed)
+
+
+@dataclass(frozen=True)
+class Map:
+    """A map of the initial-weight space (method = "basins"): axes x and y (weights by name or
+    'random', see `xorlab.training.start`), the offsets' span along each, `points` per axis."""
+
+    x: str
+    y: str
+    span_x: tuple[float, float]
+    span_y: tuple[float, float]
+    points: int
+
+    @property
+    def offsets_x(self) -> list[float]:
+        return _offsets(*self.span_x, self.points)
+
+    @property
+    def offsets_y(self) -> list[float]:
+        return _offsets(*self.span_y, self.points)
+
+    def to_dict(self) -> dict[str, Any]:
+        span = [list(self.span_x)] if self.span_x == self.span_y else [self.span_x, self.span_y]
+        return {
+            "x": self.x,
+            "y": self.y,
+            "span": list(span[0]) if len(span) == 1 else [list(s) for s in span],
+            "points": self.points,
+        }
+
+
+def _offsets(low: float, high: float, points: int) -> list[float]:
+    """`points` evenly spaced offsets from low to high; one within rounding of 0 is exactly 0,
+    so that the map's point at the base has exactly the base's weights."""
+    offsets = np.linspace(low, high, points)
+    offsets[np.abs(offsets) <= 1e-12 * (high - low)] = 0.0
+    return offsets.tolist()
+
+
+class BasinsSearch(Sequence[RunConfig]):
+    """Every run of a grid (configurations x seeds) started from each point of a map: for each
+    configuration and seed, the map's rows (offset_y) in order, each row's points (offset_x) in
+    order."""
+
+    def __init__(self, grid: GridSearch, area: Map) -> None:
+        self.grid = grid
+        self.map = area
+        self.xs, self.ys = area.offsets_x, area.offsets_y
+        self.per_map = len(self.xs) * len(self.ys)
+
+    def __len__(self) -> int:
+        return len(self.grid) * self.per_map
+
+    def __getitem__(self, index: int) -> RunConfig:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        base, point = divmod(index % len(self), self.per_map)
+        row, column = divmod(point, len(self.xs))
+        return self.grid[base].at(self.map.x, self.xs[column], self.map.y, self.ys[row])
+
+    def __iter__(self) -> Iterator[RunConfig]:
+        x, y = self.map.x, self.map.y
+        for base in self.grid:
+            for offset_y in self.ys:
+                for offset_x in self.xs:
+                    yield base.at(x, offset_x, y, offset_y)

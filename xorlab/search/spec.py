@@ -32,16 +32,27 @@ from xorlab.search.rules import (
     is_int,
     shown,
 )
-from xorlab.search.spaces import INTEGER_KINDS, SAMPLERS, Distribution, GridSearch, RandomSearch
+from xorlab.search.spaces import (
+    INTEGER_KINDS,
+    SAMPLERS,
+    BasinsSearch,
+    Distribution,
+    GridSearch,
+    Map,
+    RandomSearch,
+)
+from xorlab.training import start
 from xorlab.training.config import SETTINGS, coerce
 
-METHODS = ("grid", "random")
+METHODS = ("grid", "random", "basins")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "method", "seeds", "trials", "sampler_seed"),
     "params": tuple(SETTINGS),
     "train": tuple(SETTINGS),
+    "basins": ("x", "y", "span", "points"),
     "run": ("n_jobs", "backend", "address", "imports", "timeout"),
 }
+MAX_POINTS = 2001  # per axis of a map: 4 million runs
 
 
 @dataclass(frozen=True)
@@ -57,19 +68,23 @@ class Spec:
     trials: int | None = None
     sampler_seed: int = 0
     run: RunOptions = field(default_factory=RunOptions)
+    map: Map | None = None  # method = "basins": the map every configuration and seed is drawn on
 
     @property
     def max_runs(self) -> int:
         """How many runs the spec expands to (random search: at most), counted without building
         them: a product of lengths."""
-        if self.method == "grid":
-            return math.prod(len(v) for v in self.params.values()) * len(self.seeds)
+        if self.method != "random":
+            grid = math.prod(len(v) for v in self.params.values()) * len(self.seeds)
+            return grid * (self.map.points**2 if self.map else 1)
         return (self.trials or 0) * len(self.seeds)
 
-    def space(self) -> GridSearch | RandomSearch:
+    def space(self) -> GridSearch | RandomSearch | BasinsSearch:
         """Every run of the sweep, in a deterministic order."""
         if self.method == "grid":
             return GridSearch(self.params, self.seeds, self.fixed)
+        if self.method == "basins":
+            return BasinsSearch(GridSearch(self.params, self.seeds, self.fixed), self.map)
         return RandomSearch(
             self.params, self.trials or 0, self.sampler_seed, self.seeds, self.fixed
         )
@@ -99,7 +114,10 @@ class Spec:
         train = {
             k: v for k, v in self.fixed.items() if _applies_to_some_run(k, self.params, self.fixed)
         }
-        return {"sweep": sweep, "params": params, "train": train, "run": run}
+        tables = {"sweep": sweep, "params": params, "train": train, "run": run}
+        if self.map:
+            tables["basins"] = self.map.to_dict()
+        return tables
 
 
 class _Reader:
@@ -220,7 +238,84 @@ def parse_spec(data: Mapping[str, Any], path: Path, text: str = "") -> Spec:
                     f"applies only when {SETTINGS[key].condition}, and no run of this spec has "
                     "that; remove it or set what it depends on",
                 )
-    return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run)
+    basins = _parse_basins(reader, data.get("basins"), method, swept, fixed)
+    return Spec(path, name, method, seeds, swept, fixed, trials, sampler_seed, run, basins)
+
+
+def _parse_basins(
+    reader: _Reader,
+    table: Mapping[str, Any] | None,
+    method: str,
+    swept: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+) -> Map | None:
+    """[basins]: the two axes (weights by name, or 'random'), the span of the offsets along
+    them and the points per axis; checked against every configuration's net."""
+    if method != "basins":
+        if table is not None:
+            raise reader.error("basins", None, "only applies to method = 'basins'")
+        return None
+    if table is None:
+        raise reader.error(
+            "sweep", "method", "'basins' needs a [basins] table (x, y, span and points)"
+        )
+    for key in ("x", "y", "span"):
+        if key not in table:
+            raise reader.error("basins", None, f"needs `{key}`; {BASINS_KEYS[key]}")
+    for key in ("x", "y"):
+        if table[key] != start.RANDOM:
+            try:
+                start.canonical(table[key])
+            except ValueError as error:
+                raise reader.error("basins", key, str(error)) from None
+    x, y = start.canonical(table["x"]), start.canonical(table["y"])
+    if x == y and x != start.RANDOM:
+        raise reader.error("basins", "y", f"is the weight x moves ({x}); map two weights")
+    span = table["span"]
+    spans = span if isinstance(span, list) and all(isinstance(s, list) for s in span) else [span]
+    if not 1 <= len(spans) <= 2 or not all(_is_span(s) for s in spans):
+        raise reader.error("basins", "span", f"must be {BASINS_KEYS['span']}, got {shown(span)}")
+    points = table.get("points", 101)
+    if not Interval(int, 2, MAX_POINTS).accepts(points):
+        raise reader.error(
+            "basins", "points", f"must be {Interval(int, 2, MAX_POINTS).allowed}, got {shown(points)}"
+        )
+    hiddens = swept.get("hidden", [fixed["hidden"]])
+    biases = swept.get("init_bias", [fixed["init_bias"]])
+    for key, axis in (("x", x), ("y", y)):
+        if axis == start.RANDOM:
+            continue
+        for hidden in hiddens:
+            try:
+                start.weight_index(axis, hidden)
+            except ValueError as error:
+                raise reader.error("basins", key, str(error)) from None
+        if start.is_bias(axis) and "zero" in biases:
+            raise reader.error(
+                "basins",
+                key,
+                f"{axis} is not drawn with init_bias = 'zero' (the biases start at 0, not from "
+                "the seed); set init_bias = 'same' to map a bias",
+            )
+    span_x, span_y = (tuple(map(float, s)) for s in (spans * 2)[:2])
+    return Map(x, y, span_x, span_y, points)
+
+
+BASINS_KEYS = {
+    "x": "a weight by name (W1[i,j], b1[i], W2[i], b2) or 'random'",
+    "y": "a weight by name (W1[i,j], b1[i], W2[i], b2) or 'random'",
+    "span": "[low, high] with finite low < high (offsets from the base point along both axes), "
+    "or [[x_low, x_high], [y_low, y_high]]",
+}
+
+
+def _is_span(span: Any) -> bool:
+    return (
+        isinstance(span, list)
+        and len(span) == 2
+        and all(Interval(float).accepts(v) for v in span)
+        and span[0] < span[1]
+    )
 
 
 def _applies_to_some_run(key: str, swept: Mapping[str, Any], fixed: Mapping[str, Any]) -> bool:
@@ -258,7 +353,7 @@ def _parse_sweep(reader: _Reader, sweep: Mapping[str, Any]) -> tuple:
         except ValueError as error:
             raise reader.error("sweep", key, str(error)) from None
     method = sweep.get("method", "grid")
-    if method == "grid":
+    if method != "random":
         for key in ("trials", "sampler_seed"):
             if key in sweep:
                 raise reader.error("sweep", key, "only applies to method = 'random'")
@@ -286,7 +381,7 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
             raise reader.error(
                 "params",
                 key,
-                "distributions need method = 'random'; use a list of values for a grid",
+                "distributions need method = 'random'; use a list of values for a grid or maps",
             )
         unknown = set(value) - {"distribution", "low", "high"}
         if unknown or not {"distribution", "low", "high"} <= set(value):

@@ -98,6 +98,9 @@ def read_runs(path: Path) -> pd.DataFrame:
         elif setting.kind in (int, float):
             runs[name] = _numeric(runs, name, path, integer=setting.kind is int)
     runs["seed"] = _numeric(runs, "seed", path, integer=True, required=True).astype("int64")
+    for name in ("offset_x", "offset_y"):  # a map's points (a table of 0.3 has none)
+        if name in runs.columns:
+            runs[name] = _numeric(runs, name, path)
     for name in DIAGNOSIS:  # a table of 0.1 has no diagnosis
         if name not in runs.columns:
             runs[name] = None

@@ -29,7 +29,7 @@ from xorlab.storage.folder import (
     check_writable,
     write_with,
 )
-from xorlab.training.config import SETTINGS, run_ids_of
+from xorlab.training.config import COORDINATES, SETTINGS, run_ids_of
 from xorlab.training.result import DIAGNOSIS, METRICS, STATUSES, RunResult
 
 CONVERTING = ".converting-journal"  # present while a journal is converted into shards
@@ -42,6 +42,10 @@ RUN_SCHEMA = pa.schema(
         ("run_id", pa.string()),
         ("seed", pa.int64()),
         *((name, _ARROW[setting.kind]) for name, setting in SETTINGS.items()),
+        ("axis_x", pa.string()),
+        ("offset_x", pa.float64()),
+        ("axis_y", pa.string()),
+        ("offset_y", pa.float64()),
         ("status", pa.string()),
         ("final_loss", pa.float64()),
         ("final_accuracy", pa.float64()),
@@ -56,6 +60,9 @@ RUN_SCHEMA = pa.schema(
         ("loss_change", pa.float64()),
     ]
 )
+assert all(name in RUN_SCHEMA.names for name in COORDINATES)
+# the shards of 0.3 have no map coordinates: read as runs of other methods (empty coordinates)
+RUN_SCHEMA_0_3 = pa.schema([f for f in RUN_SCHEMA if f.name not in COORDINATES])
 CURVE_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -110,13 +117,13 @@ def _curves_table(run_ids: Sequence[str], curves: Sequence[tuple[Any, Any, Any]]
 def _records_tables(records: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     """The shard and curves tables of journal records."""
     runs = pa.Table.from_pylist(
-        [{k: r[k] for k in RUN_SCHEMA.names} for r in records], schema=RUN_SCHEMA
+        [{k: r.get(k) for k in RUN_SCHEMA.names} for r in records], schema=RUN_SCHEMA
     )
     curves = [(r["curve"]["epoch"], r["curve"]["loss"], r["curve"]["accuracy"]) for r in records]
     return runs, _curves_table([r["run_id"] for r in records], curves)
 
 
-_CONFIG_COLUMNS = ("seed", *SETTINGS)
+_CONFIG_COLUMNS = ("seed", *SETTINGS, *COORDINATES)
 
 
 def _results_tables(results: Sequence[RunResult]) -> tuple[pa.Table, pa.Table]:
@@ -140,8 +147,9 @@ def _one_line(error: BaseException) -> str:
 def _shard_problem(shard: Path, table: pa.Table) -> str | None:
     """Why a shard's table cannot be trusted, or None: its schema must be the store's, its
     row count the one its name says, and every run_id the hash of the row's own settings."""
-    if not table.schema.equals(RUN_SCHEMA):
-        expected = {f.name: f.type for f in RUN_SCHEMA}
+    if not table.schema.equals(RUN_SCHEMA) and not table.schema.equals(RUN_SCHEMA_0_3):
+        schema = RUN_SCHEMA if set(COORDINATES) & set(table.column_names) else RUN_SCHEMA_0_3
+        expected = {f.name: f.type for f in schema}
         found = {f.name: f.type for f in table.schema}
         missing = [name for name in expected if name not in found]
         if missing:
@@ -159,7 +167,8 @@ def _shard_problem(shard: Path, table: pa.Table) -> str | None:
     unknown = set(table["status"].unique().to_pylist()) - set(STATUSES)
     if unknown:
         return f"status {sorted(map(str, unknown))[0]!r} is not one of {', '.join(STATUSES)}"
-    columns = {name: table[name].to_pylist() for name in ("seed", *SETTINGS)}
+    names = [n for n in _CONFIG_COLUMNS if n in table.column_names]
+    columns = {name: table[name].to_pylist() for name in names}
     expected_ids = run_ids_of(columns)
     for row, (stored, expected) in enumerate(zip(table["run_id"].to_pylist(), expected_ids)):
         if stored != expected:

@@ -142,6 +142,13 @@ class RunConfig:
     init_bias: str = SETTINGS["init_bias"].default
     data: str = SETTINGS["data"].default
     solve_margin: float = SETTINGS["solve_margin"].default
+    # a point of a map of the initial-weight space (method = "basins"; None for other runs):
+    # the start is the seed's initial weights moved by offset_x along axis_x and offset_y along
+    # axis_y (see `xorlab.training.start`)
+    axis_x: str | None = None
+    offset_x: float | None = None
+    axis_y: str | None = None
+    offset_y: float | None = None
     _run_id: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -161,15 +168,30 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """A 12-hex-digit hash of the configuration: equal runs match across sweeps. Settings
-        that do not apply are left out, and so are settings added after 0.1 while at their
-        default: a run of 0.1's kind keeps the run_id that 0.1 gave it."""
+        """A 12-hex-digit hash of the configuration, seed and map coordinates: equal runs match
+        across sweeps. Settings that do not apply are left out, and so are settings added after
+        0.1 while at their default: a run of 0.1's kind keeps the run_id that 0.1 gave it."""
         if self._run_id is None:
             values = tuple(getattr(self, name) for name in SETTINGS)
             before, after = _identity_text(values, tuple(map(type, values)))
-            text = f"{before}{self.seed}{after}"
+            text = f"{before}{self.seed}{after}{_point_text(self.point)}"
             object.__setattr__(self, "_run_id", hashlib.sha1(text.encode()).hexdigest()[:12])
         return self._run_id
+
+    @property
+    def point(self) -> tuple | None:
+        """(axis_x, offset_x, axis_y, offset_y) of a run of a map, None for any other run."""
+        if self.axis_x is None:
+            return None
+        return (self.axis_x, self.offset_x, self.axis_y, self.offset_y)
+
+    def at(self, axis_x: str, offset_x: float, axis_y: str, offset_y: float) -> RunConfig:
+        """The same configuration and seed started from a point of a map (fast: the axes and
+        offsets were checked with the spec)."""
+        clone = self.with_seed(self.seed)
+        for name, value in zip(COORDINATES, (axis_x, offset_x, axis_y, offset_y)):
+            object.__setattr__(clone, name, value)
+        return clone
 
     def with_seed(self, seed: int) -> RunConfig:
         """The same configuration with another seed (fast: no checks to redo)."""
@@ -214,6 +236,25 @@ def _plain(value: Any) -> Any:
 
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunConfig) if f.init)
+COORDINATES = ("axis_x", "offset_x", "axis_y", "offset_y")  # a map point's columns
+
+
+def _point_text(point: tuple | None) -> str:
+    """A map point's part of the identity text (nothing for a run of another method)."""
+    return "" if point is None else json.dumps(point)
+
+
+def _valid_point(point: tuple) -> bool:
+    """Whether stored coordinates are a run's: all empty, or two axis names and two finite
+    offsets."""
+    if all(value is None for value in point):
+        return True
+    axis_x, offset_x, axis_y, offset_y = point
+    return (
+        isinstance(axis_x, str)
+        and isinstance(axis_y, str)
+        and all(isinstance(o, float) and math.isfinite(o) for o in (offset_x, offset_y))
+    )
 _SEED_MARK = -987654321987  # stands for the seed in a configuration's identity text
 
 
@@ -232,14 +273,19 @@ def _identity_text(values: tuple, types: tuple) -> tuple[str, str]:
 
 
 def run_ids_of(columns: Mapping[str, Sequence[Any]]) -> list[str | None]:
-    """The run_id of each row of a table given as columns (seed and every setting, as stored:
-    None where a setting does not apply); None for a row whose settings no configuration has
-    (a value where none applies, or none where one does). One configuration is built per
-    distinct row of settings, not per run: a million stored runs take about a second."""
+    """The run_id of each row of a table given as columns (seed, every setting and, if it has
+    them, the map coordinates, as stored: None where a setting does not apply); None for a row
+    whose settings no configuration has (a value where none applies, or none where one does).
+    One configuration is built per distinct row of settings, not per run: a million stored
+    runs take about a second."""
     rows = list(zip(*(columns[name] for name in SETTINGS)))
+    if all(name in columns for name in COORDINATES):
+        points = list(zip(*(columns[name] for name in COORDINATES)))
+    else:  # a table of 0.3 or earlier
+        points = [(None,) * 4] * len(rows)
     identities: dict[tuple, tuple[str, str] | None] = {}
     ids: list[str | None] = []
-    for seed, values in zip(columns["seed"], rows):
+    for seed, values, point in zip(columns["seed"], rows, points):
         identity = identities.get(values, False)
         if identity is False:
             config = RunConfig(0, **dict(zip(SETTINGS, values)))
@@ -247,15 +293,16 @@ def run_ids_of(columns: Mapping[str, Sequence[Any]]) -> list[str | None]:
             same = held == values and tuple(map(type, held)) == tuple(map(type, values))
             identity = _identity_text(held, tuple(map(type, held))) if same else None
             identities[values] = identity
-        if identity is None or not isinstance(seed, int):
+        if identity is None or not isinstance(seed, int) or not _valid_point(point):
             ids.append(None)
             continue
-        text = f"{identity[0]}{seed}{identity[1]}"
+        where = _point_text(None if point[0] is None else point)
+        text = f"{identity[0]}{seed}{identity[1]}{where}"
         ids.append(hashlib.sha1(text.encode()).hexdigest()[:12])
     return ids
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(name for name in _FIELDS if name != "seed")
+SETTING_NAMES: tuple[str, ...] = tuple(n for n in _FIELDS if n != "seed" and n not in COORDINATES)
 assert SETTING_NAMES == tuple(SETTINGS)
 
 

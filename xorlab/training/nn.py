@@ -216,8 +216,10 @@ def make_problem(
     init: str = "normal",
     init_bias: str = "zero",
     data: str = "random",
+    point: tuple | None = None,
 ) -> Problem:
-    """Draw the data and initial parameters of one run."""
+    """Draw the data and initial parameters of one run; a run of a map (`point`: axis_x,
+    offset_x, axis_y, offset_y) starts from them moved to its point (`xorlab.training.start`)."""
     rng = np.random.default_rng(seed)
     bits = DATA[data](rng, samples or 0)
     input_noise = noise * rng.standard_normal(bits.shape) if noise > 0 else None
@@ -228,6 +230,10 @@ def make_problem(
         b1, b2 = draw(rng, (hidden, 1), 2, hidden, scale), draw(rng, (1, 1), hidden, 1, scale)
     else:
         b1, b2 = np.zeros((hidden, 1)), np.zeros((1, 1))
+    if point is not None:
+        from xorlab.training.start import moved
+
+        W1, b1, W2, b2 = moved((W1, b1, W2, b2), seed, hidden, point)
     return Problem(bits, input_noise, W1, W2, b1, b2)
 
 

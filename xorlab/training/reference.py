@@ -39,7 +39,7 @@ def draw_problem(config: RunConfig):
     """The run's data and initial parameters, as nn.make_problem draws them."""
     c = config
     return make_problem(
-        c.seed, c.samples, c.hidden, c.init_scale, c.noise, c.init, c.init_bias, c.data
+        c.seed, c.samples, c.hidden, c.init_scale, c.noise, c.init, c.init_bias, c.data, c.point
     )
 
 

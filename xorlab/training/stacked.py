@@ -32,7 +32,15 @@ class StackedData:
         self.reduced = first.noise == 0
         problems = [
             make_problem(
-                c.seed, c.samples, c.hidden, c.init_scale, c.noise, c.init, c.init_bias, c.data
+                c.seed,
+                c.samples,
+                c.hidden,
+                c.init_scale,
+                c.noise,
+                c.init,
+                c.init_bias,
+                c.data,
+                c.point,
             )
             for c in configs
         ]

@@ -14,7 +14,8 @@ import pandas as pd
 from xorlab.analysis.importance import (
     importance_sentence,
 )
-from xorlab.analysis.tables import solved_and_finished
+from xorlab.analysis.basins import basins_sentence, map_settings_text
+from xorlab.analysis.tables import configuration_label, solved_and_finished
 from xorlab.training.config import SETTING_NAMES, format_value
 from xorlab.visualization.report import (
     best_sentences,
@@ -39,6 +40,11 @@ def worst_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
 
 
 FIGURE_CAPTIONS = {  # file -> (the question it answers, how to read it)
+    "basins.png": (
+        "Which starting points learn XOR?",
+        "Each point of a map is a run started from the seed's initial weights moved along two "
+        "axes: its outcome, its epochs to solve and its final loss (+: the seed's own start).",
+    ),
     "solve_rate_heatmap.png": (
         "Which configurations solve XOR?",
         "Share of seeds that solved XOR for each configuration.",
@@ -72,7 +78,7 @@ FIGURE_CAPTIONS = {  # file -> (the question it answers, how to read it)
         "Random search: final loss against each sampled setting.",
     ),
 }
-KEY_FIGURES = ("solve_rate_heatmap.png", "parallel_coordinates.png", "loss_curves.png")
+KEY_FIGURES = ("basins.png", "solve_rate_heatmap.png", "parallel_coordinates.png", "loss_curves.png")
 MAX_TABLE_ROWS = 2000  # configurations in the page's table (all of them are in summary.csv)
 
 
@@ -105,6 +111,7 @@ def report_html(
     runs: pd.DataFrame | None = None,
     importance: tuple | None = None,
     worst: Sequence[str] | None = None,
+    basins: pd.DataFrame | None = None,
 ) -> str:
     """A self-contained page that answers on its first screen (the headline, which settings
     matter, why runs failed in one line, the key figure), then a table of contents, the
@@ -116,19 +123,19 @@ def report_html(
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in best_sentences(summary))
     key = next((f for f in KEY_FIGURES if f in figures), figures[0] if figures else None)
     sections = [
-        (f"fig-{f.removesuffix('.png')}", FIGURE_CAPTIONS.get(f, (f, ""))[0], f) for f in figures
+        (f"fig-{f.removesuffix('.png')}", _caption(f)[0], f) for f in figures
     ]
     figure_html = "".join(
         f'<h3 id="{anchor}">{html.escape(question)}</h3>'
         f'<figure><img src="figures/{html.escape(f)}" alt="{html.escape(question)}" loading="lazy">'
-        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(f, ('', f))[1])}</figcaption></figure>"
+        f"<figcaption>{html.escape(_caption(f)[1])}</figcaption></figure>"
         for anchor, question, f in sections
         if f != key
     )
     key_html = (
         f'<figure class="key"><img src="figures/{html.escape(key)}" '
-        f'alt="{html.escape(FIGURE_CAPTIONS.get(key, (key, ""))[0])}">'
-        f"<figcaption>{html.escape(FIGURE_CAPTIONS.get(key, ('', key))[1])}</figcaption></figure>"
+        f'alt="{html.escape(_caption(key)[0])}">'
+        f"<figcaption>{html.escape(_caption(key)[1])}</figcaption></figure>"
         if key
         else ""
     )
@@ -157,6 +164,8 @@ def report_html(
     counts = meta.get("statuses", {})
     matter = importance_sentence(importance[0], importance[2]) if importance else None
     matter_html = f"<p><b>Which settings matter:</b> {html.escape(matter)}</p>" if matter else ""
+    if basins is not None and len(basins):
+        matter_html = _basins_html(basins, settings) + matter_html
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'
         for name in ("runs.csv", "summary.csv", IMPORTANCE, MARGINALS, "spec.toml", "meta.json")
@@ -301,6 +310,31 @@ def _number(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.3g}"
+
+
+def _caption(figure: str) -> tuple[str, str]:
+    """(question, how to read it) of a figure file; basins-2.png continues basins.png."""
+    if figure.startswith("basins-"):
+        question, reading = FIGURE_CAPTIONS["basins.png"]
+        return f"{question} (maps {figure.removeprefix('basins-').removesuffix('.png')})", reading
+    return FIGURE_CAPTIONS.get(figure, (figure, ""))
+
+
+MAX_MAP_SENTENCES = 8
+
+
+def _basins_html(basins: pd.DataFrame, settings: Sequence[str]) -> str:
+    """What each map shows, in a sentence (the first MAX_MAP_SENTENCES maps; all of them are
+    in basins.csv)."""
+    keys = [s for s in settings if s in basins] + (["seed"] if basins["seed"].nunique() > 1 else [])
+    items = []
+    for _, row in basins.head(MAX_MAP_SENTENCES).iterrows():
+        label = configuration_label(row, keys) if keys else ""
+        items.append(f"<li>{html.escape(basins_sentence(row, label))}</li>")
+    more = len(basins) - MAX_MAP_SENTENCES
+    tail = f"<li>{more} more maps in basins.csv</li>" if more > 0 else ""
+    extent = html.escape(map_settings_text(basins.iloc[0]))
+    return f"<p><b>Maps of starting points</b> ({extent}):</p><ul>{''.join(items)}{tail}</ul>"
 
 
 def figure_order(names) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from xorlab.analysis.basins import BASINS, basin_maps, basins_table, has_maps
 from xorlab.analysis.importance import (
     TOP_PAIRS,
     effects,
@@ -24,6 +25,7 @@ from xorlab.analysis.importance import (
 from xorlab.analysis.tables import MAX_CATEGORIES, decision_surfaces
 from xorlab.errors import ResultsError
 from xorlab.storage.folder import write_text, write_with
+from xorlab.visualization.basins_plot import basins_figure, basins_figure_names
 from xorlab.visualization.boundaries import decision_boundaries_figure
 from xorlab.visualization.curves import (
     loss_bands,
@@ -137,13 +139,18 @@ def render(
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
     drawing = figures and len(runs) > 0
-    early = figure_makers(runs, summary, curves_of, spec, early=True) if drawing else {}
+    maps = maps_of(runs, spec, summary)
+    early = figure_makers(runs, summary, curves_of, spec, early=True, maps=maps) if drawing else {}
     forked = {k: v for k, v in early.items() if k in HELPER_FIGURES} if fork else {}
     helper = FigureHelper.start(figures_folder, forked)
     try:
         written: list[Path] = []
         swept, sampled = _swept(spec, summary), _sampled(spec)
         importance = importance_tables(runs, swept, sampled) if len(runs) else None
+        basins = basins_table(maps) if maps else None
+        if basins is not None:
+            write_with(folder / BASINS, lambda f: basins.to_csv(f, index=False))
+            written.append(folder / BASINS)
         if importance is not None:
             table, values, _ = importance
             write_with(folder / IMPORTANCE, lambda f: table.to_csv(f, index=False))
@@ -160,18 +167,22 @@ def render(
         worst = _worst(summary, runs)
         written += _explorer(folder, summary, spec, worst)
         promised = [figures_folder / name for name in forked] if helper else []
-        page = _page(folder, summary, spec, written + promised, runs, importance, worst)
+        page = _page(folder, summary, spec, written + promised, runs, importance, worst, basins)
         if helper:
             drawn = helper.written()
             written += drawn
             if drawn != promised:
-                page = _page(folder, summary, spec, written, runs, importance, worst)
+                page = _page(folder, summary, spec, written, runs, importance, worst, basins)
     finally:
         if helper:
             helper.stop()
-    for name in FIGURE_CAPTIONS:  # a figure of other data never stays beside these tables
-        if figures_folder / name not in written:
-            (figures_folder / name).unlink(missing_ok=True)
+    stale = [figures_folder / name for name in FIGURE_CAPTIONS]
+    stale += figures_folder.glob("basins-*.png") if figures_folder.is_dir() else []
+    for path in stale:  # a figure of other data never stays beside these tables
+        if path not in written:
+            path.unlink(missing_ok=True)
+    if basins is None:
+        (folder / BASINS).unlink(missing_ok=True)
     write_text(folder / REPORT, page)
     return written + [folder / REPORT]
 
@@ -217,10 +228,11 @@ def _page(
     runs: pd.DataFrame,
     importance: tuple | None,
     worst: list[str] | None = None,
+    basins: pd.DataFrame | None = None,
 ) -> str:
     """report.html's text, showing the figures among `written`."""
     figures = figure_order(p.name for p in written if p.parent == folder / "figures")
-    return report_html(folder, summary, spec, figures, runs, importance, worst)
+    return report_html(folder, summary, spec, figures, runs, importance, worst, basins)
 
 
 def _swept(spec: dict, summary: pd.DataFrame) -> list[str]:
@@ -235,10 +247,12 @@ def figure_makers(
     spec: dict,
     importance: tuple | None = None,
     early: bool | None = None,
+    maps: list | None = None,
 ) -> dict[str, FigureMaker]:
     """Every figure of a results folder: file name -> a function that draws it (`importance`:
     the tables of `importance_tables`, if computed already). `early=True`: only those that
-    do not need the importance tables; `early=False`: only those that do."""
+    do not need the importance tables; `early=False`: only those that do. `maps`: those of
+    `maps_of`, if computed already."""
     makers: dict[str, FigureMaker] = {}
     params = spec.get("params", {})
     swept = _swept(spec, summary)
@@ -249,6 +263,10 @@ def figure_makers(
         makers |= figure_set(runs, curves_of, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
         makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
+        if maps is None:
+            maps = maps_of(runs, spec, summary)
+        for part, name in enumerate(basins_figure_names(len(maps)) if maps else []):
+            makers[name] = partial(basins_figure, maps, part)
     if early is not True:
         if importance is None:
             importance = importance_tables(runs, swept, sampled)
@@ -260,6 +278,14 @@ def figure_makers(
             makers["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout, shares)
         makers["importance.png"] = partial(importance_figure, *importance[:2])
     return makers
+
+
+def maps_of(runs: pd.DataFrame, spec: dict, summary: pd.DataFrame) -> list:
+    """The maps of a basins sweep (see xorlab.analysis.basins), one per configuration and
+    seed; none for a sweep of another method."""
+    if not has_maps(runs):
+        return []
+    return basin_maps(runs, [s for s in _swept(spec, summary) if s in runs])
 
 
 def _outcome_figure(runs: pd.DataFrame, settings: list[str]):

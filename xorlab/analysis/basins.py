@@ -1,0 +1,216 @@
+"""Maps of the initial-weight space (method = "basins"): each map's points as arrays, the share
+of each outcome, and the box-counting dimension of the boundary between the starting points
+that learn XOR and those that do not (Kolen & Pollack, 1990: a "cliffy", complex boundary).
+
+A map is one configuration and seed; its runs start from the seed's initial weights moved
+along the map's two axes (`xorlab.training.start`). Everything here works on whole columns:
+a 1001 x 1001 map is a few arrays, never a million Python objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xorlab.analysis.tables import configuration_label
+from xorlab.training import start
+from xorlab.training.config import SETTING_NAMES, RunConfig, format_value
+from xorlab.training.diagnosis import OUTCOMES
+
+BASINS = "basins.csv"
+MIN_BOX_SIZES = 4  # box sizes 1, 2, 4, 8 at least: a map of 32 points or more per axis
+COMPLEX = 1.1  # a boundary whose dimension's interval lies above this is complex
+# t distribution's 97.5% quantiles for 1-12 degrees of freedom (box sizes - 2)
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179)
+
+
+@dataclass
+class BasinMap:
+    """One map: its label and settings, its axes, and each point's outcome, epochs to solve
+    and final loss as (rows = y, columns = x) arrays."""
+
+    label: str  # "lr 0.25, seed 0": the map's swept settings and seed
+    settings: dict  # the swept settings' values and the seed
+    axis_x: str
+    axis_y: str
+    x: np.ndarray  # the coordinates shown: a named weight's own values, a random axis's offsets
+    y: np.ndarray
+    base: tuple[float, float]  # the base point in those coordinates
+    outcome: np.ndarray  # int16 index into OUTCOMES, -1 where no run finished
+    epochs: np.ndarray  # epochs to solve; NaN where the run did not solve
+    loss: np.ndarray  # final loss; NaN where the run failed or diverged
+
+    @property
+    def solved(self) -> np.ndarray:
+        return self.outcome == OUTCOMES.index("solved")
+
+
+def has_maps(runs: pd.DataFrame) -> bool:
+    """Whether the runs hold points of maps (a basins sweep)."""
+    return "axis_x" in runs and bool(runs["axis_x"].notna().any())
+
+
+def basin_maps(runs: pd.DataFrame, settings: Sequence[str]) -> list[BasinMap]:
+    """Every map of the runs, in the order of their first run: one per distinct value of
+    `settings` (the swept ones) and seed."""
+    points = runs[runs["axis_x"].notna()]
+    keys = [*settings, "seed"]
+    maps = []
+    for _, group in points.groupby(keys, dropna=False, sort=False):
+        maps.append(_basin_map(group, settings))
+    return maps
+
+
+def _basin_map(group: pd.DataFrame, settings: Sequence[str]) -> BasinMap:
+    first = group.iloc[0]
+    offsets_x, column = np.unique(group["offset_x"].to_numpy(), return_inverse=True)
+    offsets_y, row = np.unique(group["offset_y"].to_numpy(), return_inverse=True)
+    shape = (len(offsets_y), len(offsets_x))
+    outcome = np.full(shape, -1, np.int16)
+    codes = pd.Categorical(group["outcome"], categories=OUTCOMES).codes
+    outcome[row, column] = codes
+    epochs = np.full(shape, np.nan)
+    epochs[row, column] = pd.to_numeric(group["epochs_to_solve"]).to_numpy(float, na_value=np.nan)
+    loss = np.full(shape, np.nan)
+    loss[row, column] = group["final_loss"].to_numpy(float)
+    loss[~np.isfinite(loss)] = np.nan
+    base = base_values(first)
+    values = {name: first[name] for name in settings} | {"seed": int(first["seed"])}
+    label = ", ".join(filter(None, [configuration_label(first, settings), f"seed {first['seed']}"]))
+    return BasinMap(
+        label,
+        values,
+        first["axis_x"],
+        first["axis_y"],
+        offsets_x + base[0],
+        offsets_y + base[1],
+        base,
+        outcome,
+        epochs,
+        loss,
+    )
+
+
+def base_values(row: pd.Series | dict) -> tuple[float, float]:
+    """The base point of a run's map in the map's coordinates: a named weight's initial value
+    (drawn from the seed), 0 along a random axis."""
+    from xorlab.training.reference import draw_problem
+
+    config = RunConfig.from_mapping({name: row[name] for name in ("seed", *SETTING_NAMES)})
+    problem = draw_problem(config)
+    theta = start.flatten(problem.W1, problem.b1, problem.W2, problem.b2)
+    return tuple(
+        0.0 if axis == start.RANDOM else float(theta[start.weight_index(axis, config.hidden)])
+        for axis in (row["axis_x"], row["axis_y"])
+    )
+
+
+def boundary_dimension(solved: np.ndarray) -> tuple[float, float, float, list[int]]:
+    """The box-counting dimension of the boundary between solved and unsolved points of a map,
+    with its 95% interval: the points with a neighbour (right or below) of the other kind are
+    the boundary; boxes of 1, 2, 4, ... points (up to a quarter of the map's side) are
+    counted where they hold boundary, and the dimension is minus the slope of log count against
+    log size (least squares; the interval from the slope's standard error and the t
+    distribution). 1 for a smooth boundary, up to 2 for one that fills the map. NaN (and no
+    sizes) without a boundary or with fewer than MIN_BOX_SIZES sizes."""
+    boundary = np.zeros(solved.shape, bool)
+    boundary[:, :-1] |= solved[:, 1:] != solved[:, :-1]
+    boundary[:-1, :] |= solved[1:, :] != solved[:-1, :]
+    side = min(solved.shape)
+    sizes = [2**k for k in range(int(math.log2(max(side, 1))) + 1) if 2**k <= side // 4]
+    if not boundary.any() or len(sizes) < MIN_BOX_SIZES:
+        return math.nan, math.nan, math.nan, []
+    counts = [_boxes(boundary, size) for size in sizes]
+    x, y = np.log(sizes), np.log(counts)
+    slope, intercept = np.polyfit(x, y, 1)
+    residuals = y - (slope * x + intercept)
+    df = len(x) - 2
+    stderr = math.sqrt(float(residuals @ residuals) / df / float(((x - x.mean()) ** 2).sum()))
+    half = _T_975[min(df, len(_T_975)) - 1] * stderr
+    return float(-slope), float(-slope - half), float(-slope + half), sizes
+
+
+def _boxes(marked: np.ndarray, size: int) -> int:
+    """How many boxes of size x size points hold a marked point (the map cut into boxes from
+    its corner; the last row and column of boxes may be partial)."""
+    rows, columns = -(-marked.shape[0] // size) * size, -(-marked.shape[1] // size) * size
+    padded = np.zeros((rows, columns), bool)
+    padded[: marked.shape[0], : marked.shape[1]] = marked
+    return int(padded.reshape(rows // size, size, columns // size, size).any(axis=(1, 3)).sum())
+
+
+def basins_table(maps: Sequence[BasinMap]) -> pd.DataFrame:
+    """basins.csv: one row per map: its settings and seed, axes and extent, points, the share
+    of points that solve and of each outcome, and the boundary's dimension with its interval
+    and the box sizes it was counted at."""
+    rows = []
+    for one in maps:
+        finished = one.outcome >= 0
+        counts = np.bincount(one.outcome[finished], minlength=len(OUTCOMES))
+        dimension, low, high, sizes = boundary_dimension(one.solved)
+        rows.append(
+            {
+                **one.settings,
+                "axis_x": one.axis_x,
+                "axis_y": one.axis_y,
+                "x_low": one.x[0],
+                "x_high": one.x[-1],
+                "y_low": one.y[0],
+                "y_high": one.y[-1],
+                "base_x": one.base[0],
+                "base_y": one.base[1],
+                "points_x": len(one.x),
+                "points_y": len(one.y),
+                "runs": int(finished.sum()),
+                "solved": counts[0] / max(finished.sum(), 1),
+                **{
+                    f"share_{o}": n / max(finished.sum(), 1)
+                    for o, n in zip(OUTCOMES, counts)
+                    if o != "solved"
+                },
+                "dimension": dimension,
+                "dimension_low": low,
+                "dimension_high": high,
+                "box_sizes": " ".join(map(str, sizes)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def basins_sentence(row: pd.Series | dict, label: str = "") -> str:
+    """What one map shows, in a sentence: the share of the slice that learns XOR and whether
+    the boundary is smooth or complex."""
+    share = row["solved"]
+    text = f"{label + ': ' if label else ''}{_percent(share)} of this slice learns XOR"
+    if math.isnan(row["dimension"]):
+        if 0 < share < 1:
+            return text + " (too few points per axis to measure its boundary: 32 or more needed)."
+        return text + "; no boundary crosses it."
+    figures = (
+        f"dimension {row['dimension']:.2f}, 95% {row['dimension_low']:.2f}-"
+        f"{row['dimension_high']:.2f}"
+    )
+    if row["dimension_low"] > COMPLEX:
+        return text + f"; the boundary is complex ({figures}): nearby starting points end differently."
+    return text + f"; the boundary is smooth ({figures}): nearby starting points end alike."
+
+
+def _percent(share: float) -> str:
+    if 0 < share < 0.01:
+        return "<1%"
+    if 0.99 < share < 1:
+        return ">99%"
+    return f"{share:.0%}"
+
+
+def map_settings_text(row: pd.Series | dict) -> str:
+    """'W1[0,0] -4 to 4, W2[0] -4 to 4 (201 x 201 points)' style extent of a map."""
+    return (
+        f"{row['axis_x']} {format_value(row['x_low'])} to {format_value(row['x_high'])}, "
+        f"{row['axis_y']} {format_value(row['y_low'])} to {format_value(row['y_high'])} "
+        f"({row['points_x']} x {row['points_y']} points)"
+    )
