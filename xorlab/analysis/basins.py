@@ -195,7 +195,9 @@ def basins_sentence(row: pd.Series | dict, label: str = "") -> str:
         f"{row['dimension_high']:.2f}"
     )
     if row["dimension_low"] > COMPLEX:
-        return text + f"; the boundary is complex ({figures}): nearby starting points end differently."
+        return (
+            text + f"; the boundary is complex ({figures}): nearby starting points end differently."
+        )
     return text + f"; the boundary is smooth ({figures}): nearby starting points end alike."
 
 

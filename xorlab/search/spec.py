@@ -278,7 +278,9 @@ def _parse_basins(
     points = table.get("points", 101)
     if not Interval(int, 2, MAX_POINTS).accepts(points):
         raise reader.error(
-            "basins", "points", f"must be {Interval(int, 2, MAX_POINTS).allowed}, got {shown(points)}"
+            "basins",
+            "points",
+            f"must be {Interval(int, 2, MAX_POINTS).allowed}, got {shown(points)}",
         )
     hiddens = swept.get("hidden", [fixed["hidden"]])
     biases = swept.get("init_bias", [fixed["init_bias"]])

@@ -255,6 +255,8 @@ def _valid_point(point: tuple) -> bool:
         and isinstance(axis_y, str)
         and all(isinstance(o, float) and math.isfinite(o) for o in (offset_x, offset_y))
     )
+
+
 _SEED_MARK = -987654321987  # stands for the seed in a configuration's identity text
 
 

@@ -46,10 +46,18 @@ def basins_figure(maps: Sequence[BasinMap], part: int = 0) -> Figure:
     occurring = sorted({int(c) for m in shown for c in np.unique(m.outcome)})
     for column, one in enumerate(shown):
         extent = _extent(one.x) + _extent(one.y)
-        options = {"origin": "lower", "extent": extent, "interpolation": "nearest", "aspect": "auto"}
+        options = {
+            "origin": "lower",
+            "extent": extent,
+            "interpolation": "nearest",
+            "aspect": "auto",
+        }
         axes[0, column].imshow(_RGB[one.outcome], **options)
         epoch_image = axes[1, column].imshow(
-            np.ma.masked_invalid(one.epochs), cmap=_cmap("viridis", UNSOLVED), norm=epoch_norm, **options
+            np.ma.masked_invalid(one.epochs),
+            cmap=_cmap("viridis", UNSOLVED),
+            norm=epoch_norm,
+            **options,
         )
         loss_image = axes[2, column].imshow(
             np.ma.masked_invalid(np.maximum(one.loss, 1e-12)),
@@ -58,7 +66,7 @@ def basins_figure(maps: Sequence[BasinMap], part: int = 0) -> Figure:
             **options,
         )
         axes[0, column].set_title(one.label, fontsize=9)
-        for row, ax in enumerate(axes[:, column]):
+        for ax in axes[:, column]:
             _mark_base(ax, one, extent)
             ax.set_xlabel(_axis_label(one.axis_x, 1), fontsize=8)
             ax.set_ylabel(_axis_label(one.axis_y, 2) if column == 0 else "", fontsize=8)

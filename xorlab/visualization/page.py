@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from xorlab.analysis.basins import basins_sentence, map_settings_text
 from xorlab.analysis.importance import (
     importance_sentence,
 )
-from xorlab.analysis.basins import basins_sentence, map_settings_text
 from xorlab.analysis.tables import configuration_label, solved_and_finished
 from xorlab.training.config import SETTING_NAMES, format_value
 from xorlab.visualization.report import (
@@ -78,7 +78,12 @@ FIGURE_CAPTIONS = {  # file -> (the question it answers, how to read it)
         "Random search: final loss against each sampled setting.",
     ),
 }
-KEY_FIGURES = ("basins.png", "solve_rate_heatmap.png", "parallel_coordinates.png", "loss_curves.png")
+KEY_FIGURES = (
+    "basins.png",
+    "solve_rate_heatmap.png",
+    "parallel_coordinates.png",
+    "loss_curves.png",
+)
 MAX_TABLE_ROWS = 2000  # configurations in the page's table (all of them are in summary.csv)
 
 
@@ -122,9 +127,7 @@ def report_html(
     name = html.escape(str(spec.get("sweep", {}).get("name", folder.name)))
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in best_sentences(summary))
     key = next((f for f in KEY_FIGURES if f in figures), figures[0] if figures else None)
-    sections = [
-        (f"fig-{f.removesuffix('.png')}", _caption(f)[0], f) for f in figures
-    ]
+    sections = [(f"fig-{f.removesuffix('.png')}", _caption(f)[0], f) for f in figures]
     figure_html = "".join(
         f'<h3 id="{anchor}">{html.escape(question)}</h3>'
         f'<figure><img src="figures/{html.escape(f)}" alt="{html.escape(question)}" loading="lazy">'
