@@ -321,7 +321,11 @@ def test_a_folder_written_by_0_3_resumes_plots_compares_and_replays(tmp_path: Pa
     spec = fixtures / "release03.toml"
     assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
     assert "16 reused, 0 trained" in capsys.readouterr().out
-    pd.testing.assert_frame_equal(pd.read_csv(folder / "runs.csv"), before)
+    after = pd.read_csv(folder / "runs.csv")
+    pd.testing.assert_frame_equal(after[before.columns], before)  # every number kept
+    coordinates = ["axis_x", "offset_x", "axis_y", "offset_y"]  # columns of 0.4: no map here
+    assert sorted(set(after.columns) - set(before.columns)) == sorted(coordinates)
+    assert after[coordinates].isna().all().all()
     assert not (folder / "shards.rejected").exists()  # every shard and curve file accepted
     assert plot.main([str(folder)]) == 0
     assert (

@@ -23,7 +23,7 @@ from xorlab.training.diagnosis import OUTCOMES
 
 BASINS = "basins.csv"
 MIN_BOX_SIZES = 4  # box sizes 1, 2, 4, 8 at least: a map of 32 points or more per axis
-COMPLEX = 1.1  # a boundary whose dimension's interval lies above this is complex
+COMPLEX = 1.1  # a boundary whose dimension's interval lies above this is complex, below smooth
 # t distribution's 97.5% quantiles for 1-12 degrees of freedom (box sizes - 2)
 _T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179)
 
@@ -198,7 +198,13 @@ def basins_sentence(row: pd.Series | dict, label: str = "") -> str:
         return (
             text + f"; the boundary is complex ({figures}): nearby starting points end differently."
         )
-    return text + f"; the boundary is smooth ({figures}): nearby starting points end alike."
+    if row["dimension_high"] < COMPLEX:
+        return text + f"; the boundary is smooth ({figures}): nearby starting points end alike."
+    return (
+        f"{text}; the boundary's dimension is {row['dimension']:.2f} "
+        f"(95% {row['dimension_low']:.2f}-{row['dimension_high']:.2f}): a finer map would tell "
+        "smooth from complex."
+    )
 
 
 def _percent(share: float) -> str:

@@ -282,8 +282,8 @@ def _parse_basins(
             "points",
             f"must be {Interval(int, 2, MAX_POINTS).allowed}, got {shown(points)}",
         )
-    hiddens = swept.get("hidden", [fixed["hidden"]])
-    biases = swept.get("init_bias", [fixed["init_bias"]])
+    hiddens = swept["hidden"] if "hidden" in swept else [fixed["hidden"]]
+    biases = swept["init_bias"] if "init_bias" in swept else [fixed["init_bias"]]
     for key, axis in (("x", x), ("y", y)):
         if axis == start.RANDOM:
             continue

@@ -106,9 +106,7 @@ def _log_norm(values: np.ndarray, floor: float) -> LogNorm:
 def _cmap(name: str, bad: str):
     from matplotlib import colormaps
 
-    cmap = colormaps[name].copy()
-    cmap.set_bad(bad)
-    return cmap
+    return colormaps[name].with_extremes(bad=bad)
 
 
 def _extent(values: np.ndarray) -> list[float]:
