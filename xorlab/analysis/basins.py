@@ -23,7 +23,7 @@ from xorlab.training.diagnosis import OUTCOMES
 
 BASINS = "basins.csv"
 MIN_BOX_SIZES = 4  # box sizes 1, 2, 4, 8 at least: a map of 32 points or more per axis
-COMPLEX = 1.1  # a boundary whose dimension's interval lies above this is complex, below smooth
+COMPLEX = 1.05  # a boundary whose dimension's interval lies above this is complex, below smooth
 # t distribution's 97.5% quantiles for 1-12 degrees of freedom (box sizes - 2)
 _T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179)
 
@@ -207,6 +207,22 @@ def basins_sentence(row: pd.Series | dict, label: str = "") -> str:
     )
 
 
+def maps_headline(basins: pd.DataFrame, settings: Sequence[str]) -> str:
+    """The report's first sentence for a basins sweep: how much of the map learns XOR (of
+    several maps, the most and the least)."""
+    extent = map_settings_text(basins.iloc[0])
+    if len(basins) == 1:
+        return f"{basins_sentence(basins.iloc[0])} Map of {extent}."
+    keys = [s for s in settings if s in basins] + (["seed"] if basins["seed"].nunique() > 1 else [])
+    order = basins.sort_values("solved", ascending=False, kind="stable")
+    most, least = order.iloc[0], order.iloc[-1]
+    return (
+        f"Of {len(basins)} maps of {extent}, the most learns XOR from "
+        f"{_percent(most['solved'])} of its starting points ({configuration_label(most, keys)}), "
+        f"the least from {_percent(least['solved'])} ({configuration_label(least, keys)})."
+    )
+
+
 def _percent(share: float) -> str:
     if 0 < share < 0.01:
         return "<1%"
@@ -216,9 +232,9 @@ def _percent(share: float) -> str:
 
 
 def map_settings_text(row: pd.Series | dict) -> str:
-    """'W1[0,0] -4 to 4, W2[0] -4 to 4 (201 x 201 points)' style extent of a map."""
+    """'201 x 201 starting points (W1[0,0] -4 to 4, W2[0] -4 to 4)' style extent of a map."""
     return (
-        f"{row['axis_x']} {format_value(row['x_low'])} to {format_value(row['x_high'])}, "
-        f"{row['axis_y']} {format_value(row['y_low'])} to {format_value(row['y_high'])} "
-        f"({row['points_x']} x {row['points_y']} points)"
+        f"{row['points_x']} x {row['points_y']} starting points ({row['axis_x']} "
+        f"{format_value(row['x_low'])} to {format_value(row['x_high'])}, {row['axis_y']} "
+        f"{format_value(row['y_low'])} to {format_value(row['y_high'])})"
     )

@@ -206,6 +206,21 @@ class _Progress:
             self.bar.close()
 
 
+def _maps_headline(folder) -> str | None:
+    """What the maps of a basins sweep show, from its basins.csv (None for other sweeps)."""
+    import pandas as pd
+
+    from xorlab.analysis.basins import BASINS, maps_headline
+    from xorlab.training.config import SETTING_NAMES
+
+    try:
+        basins = pd.read_csv(folder / BASINS)
+    except (OSError, ValueError):
+        return None
+    varying = [s for s in SETTING_NAMES if s in basins and basins[s].nunique(dropna=False) > 1]
+    return maps_headline(basins, varying) if len(basins) else None
+
+
 def _finish(report, args) -> int:
     counts = report.statuses
     if report.moved_aside:
@@ -218,7 +233,7 @@ def _finish(report, args) -> int:
         from xorlab.visualization.report import best_table, headline
 
         print(best_table(report.summary))
-        print(headline(report.summary))
+        print(_maps_headline(report.folder) or headline(report.summary))
     print(
         f"runs: {report.runs_total} total, {report.runs_reused} reused, {report.runs_trained} trained"
     )

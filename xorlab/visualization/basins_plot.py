@@ -23,60 +23,97 @@ LOST = "#EE3377"  # no final loss: the run diverged or failed
 _RGB = np.array([to_rgb(OUTCOME_COLORS[o]) for o in OUTCOMES] + [to_rgb(MISSING)])
 
 
-def basins_figure_names(count: int) -> list[str]:
-    """basins.png, then basins-2.png, ... for maps past MAPS_PER_FIGURE."""
-    figures = -(-count // MAPS_PER_FIGURE)
-    return ["basins.png"] + [f"basins-{k}.png" for k in range(2, figures + 1)]
+OUTCOME_ROWS = ("outcome",)
+SPEED_ROWS = ("epochs", "loss")
 
 
-def basins_figure(maps: Sequence[BasinMap], part: int = 0) -> Figure:
-    """Rows: outcome, epochs to solve (log scale; unsolved in grey), final loss (log scale);
-    columns: the maps of figure `part` (MAPS_PER_FIGURE each), on the scales of all maps."""
+def basins_figure_names(count: int) -> dict[str, tuple[tuple[str, ...], int]]:
+    """File name -> (rows, part): basins.png the outcome of every point, basins_speed.png its
+    epochs to solve and final loss; -2, -3, ... for the maps past MAPS_PER_FIGURE."""
+    names = {}
+    for part in range(-(-count // MAPS_PER_FIGURE)):
+        suffix = f"-{part + 1}" if part else ""
+        names[f"basins{suffix}.png"] = (OUTCOME_ROWS, part)
+        names[f"basins_speed{suffix}.png"] = (SPEED_ROWS, part)
+    return names
+
+
+def basins_figure(
+    maps: Sequence[BasinMap], rows: Sequence[str] = OUTCOME_ROWS, part: int = 0
+) -> Figure:
+    """One row per kind in `rows` ("outcome", "epochs": epochs to solve on a log scale with the
+    unsolved points grey, "loss": the final loss on a log scale), one column per map of figure
+    `part` (MAPS_PER_FIGURE each); every map on the scales of all maps."""
     shown = list(maps[part * MAPS_PER_FIGURE : (part + 1) * MAPS_PER_FIGURE])
     count = len(shown)
     panel = min(3.4, (MAX_WIDTH - 2.2) / count)
-    figure = Figure(figsize=(panel * count + 2.2, panel * 3 + 1.0), layout="constrained")
-    grid = figure.add_gridspec(3, count + 1, width_ratios=[1] * count + [0.05])
-    axes = np.array([[figure.add_subplot(grid[r, c]) for c in range(count)] for r in range(3)])
-    keys = [figure.add_subplot(grid[r, count]) for r in range(3)]  # legend and colorbars
-    epochs = np.concatenate([m.epochs[np.isfinite(m.epochs)] for m in maps])
-    losses = np.concatenate([m.loss[np.isfinite(m.loss)] for m in maps])
-    epoch_norm = _log_norm(epochs, 1.0)
-    loss_norm = _log_norm(losses, 1e-12)
-    occurring = sorted({int(c) for m in shown for c in np.unique(m.outcome)})
-    for column, one in enumerate(shown):
-        extent = _extent(one.x) + _extent(one.y)
-        options = {
-            "origin": "lower",
-            "extent": extent,
-            "interpolation": "nearest",
-            "aspect": "auto",
-        }
-        axes[0, column].imshow(_RGB[one.outcome], **options)
-        epoch_image = axes[1, column].imshow(
-            np.ma.masked_invalid(one.epochs),
-            cmap=_cmap("viridis", UNSOLVED),
-            norm=epoch_norm,
-            **options,
-        )
-        loss_image = axes[2, column].imshow(
-            np.ma.masked_invalid(np.maximum(one.loss, 1e-12)),
-            cmap=_cmap("cividis", LOST),
-            norm=loss_norm,
-            **options,
-        )
-        axes[0, column].set_title(one.label, fontsize=9)
-        for ax in axes[:, column]:
+    figure = Figure(figsize=(panel * count + 2.2, panel * len(rows) + 0.9), layout="constrained")
+    grid = figure.add_gridspec(len(rows), count + 1, width_ratios=[1] * count + [0.05])
+    axes = np.array(
+        [[figure.add_subplot(grid[r, c]) for c in range(count)] for r in range(len(rows))]
+    )
+    for row, kind in enumerate(rows):
+        image = None
+        for column, one in enumerate(shown):
+            extent = _extent(one.x) + _extent(one.y)
+            image = axes[row, column].imshow(
+                *_image(kind, one, maps),
+                origin="lower",
+                extent=extent,
+                interpolation="nearest",
+                aspect="auto",
+            )
+            ax = axes[row, column]
             _mark_base(ax, one, extent)
             ax.set_xlabel(_axis_label(one.axis_x, 1), fontsize=8)
             ax.set_ylabel(_axis_label(one.axis_y, 2) if column == 0 else "", fontsize=8)
             ax.tick_params(labelsize=7)
-    outcome_handles = [
+            if row == 0:
+                ax.set_title(one.label, fontsize=9)
+        key = figure.add_subplot(grid[row, count])
+        if kind == "outcome":
+            _outcome_legend(key, shown)
+        else:
+            figure.colorbar(image, cax=key).set_label(KEY_LABELS[kind], fontsize=8)
+    first = shown[0]
+    axes_text = " x ".join(_axis_label(a, n) for n, a in ((1, first.axis_x), (2, first.axis_y)))
+    question = (
+        "Which starting points learn XOR?" if "outcome" in rows else "How fast, and how well?"
+    )
+    text = f"{question} {axes_text} (+: the seed's own start)"
+    width = int(figure.get_figwidth() * 11)
+    figure.suptitle("\n".join(textwrap.wrap(text, width)), fontsize=11)
+    return figure
+
+
+KEY_LABELS = {
+    "epochs": "epochs to solve (grey: not solved)",
+    "loss": "final loss (magenta: diverged)",
+}
+
+
+def _image(kind: str, one: BasinMap, maps: Sequence[BasinMap]) -> tuple:
+    """imshow's data and options for one panel."""
+    if kind == "outcome":
+        return (_RGB[one.outcome],)
+    if kind == "epochs":
+        epochs = np.concatenate([m.epochs[np.isfinite(m.epochs)] for m in maps])
+        values = np.ma.masked_invalid(one.epochs)
+        return values, _cmap("viridis", UNSOLVED), _log_norm(epochs, 1.0)
+    losses = np.concatenate([m.loss[np.isfinite(m.loss)] for m in maps])
+    values = np.ma.masked_invalid(np.maximum(one.loss, 1e-12))
+    return values, _cmap("cividis", LOST), _log_norm(losses, 1e-12)
+
+
+def _outcome_legend(key, shown: Sequence[BasinMap]) -> None:
+    """The outcomes that occur on the maps shown, beside the first row."""
+    occurring = sorted({int(c) for m in shown for c in np.unique(m.outcome)})
+    handles = [
         Patch(color=_RGB[c], label=OUTCOMES[c] if c >= 0 else "not finished") for c in occurring
     ]
-    keys[0].axis("off")
-    keys[0].legend(
-        handles=outcome_handles,
+    key.axis("off")
+    key.legend(
+        handles=handles,
         loc="upper left",
         bbox_to_anchor=(-0.5, 1.0),
         fontsize=8,
@@ -84,15 +121,6 @@ def basins_figure(maps: Sequence[BasinMap], part: int = 0) -> Figure:
         title_fontsize=8,
         frameon=False,
     )
-    bar = figure.colorbar(epoch_image, cax=keys[1])
-    bar.set_label("epochs to solve (grey: not solved)", fontsize=8)
-    bar = figure.colorbar(loss_image, cax=keys[2])
-    bar.set_label("final loss (magenta: diverged)", fontsize=8)
-    first = shown[0]
-    axes_text = " x ".join(_axis_label(a, n) for n, a in ((1, first.axis_x), (2, first.axis_y)))
-    text = f"Which starting points learn XOR? {axes_text} (+: the seed's own start)"
-    figure.suptitle("\n".join(textwrap.wrap(text, int(figure.get_figwidth() * 11))), fontsize=11)
-    return figure
 
 
 def _log_norm(values: np.ndarray, floor: float) -> LogNorm:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xorlab.analysis.basins import basins_sentence, map_settings_text
+from xorlab.analysis.basins import basins_sentence, maps_headline
 from xorlab.analysis.importance import (
     importance_sentence,
 )
@@ -43,7 +43,11 @@ FIGURE_CAPTIONS = {  # file -> (the question it answers, how to read it)
     "basins.png": (
         "Which starting points learn XOR?",
         "Each point of a map is a run started from the seed's initial weights moved along two "
-        "axes: its outcome, its epochs to solve and its final loss (+: the seed's own start).",
+        "axes, coloured by how it ended (+: the seed's own start).",
+    ),
+    "basins_speed.png": (
+        "From which starting points does it learn fast, and how low does the loss go?",
+        "The same maps: epochs to solve (grey: never solved) and final loss, log scales.",
     ),
     "solve_rate_heatmap.png": (
         "Which configurations solve XOR?",
@@ -167,8 +171,10 @@ def report_html(
     counts = meta.get("statuses", {})
     matter = importance_sentence(importance[0], importance[2]) if importance else None
     matter_html = f"<p><b>Which settings matter:</b> {html.escape(matter)}</p>" if matter else ""
+    first_sentence = headline(summary)
     if basins is not None and len(basins):
         matter_html = _basins_html(basins, settings) + matter_html
+        first_sentence = maps_headline(basins, settings)
     tables = " · ".join(
         f'<a href="{name}">{name}</a>'
         for name in ("runs.csv", "summary.csv", IMPORTANCE, MARGINALS, "spec.toml", "meta.json")
@@ -208,7 +214,7 @@ code {{ overflow-wrap: anywhere; }}
 </style></head><body>
 <h1>Sweep <code>{name}</code></h1>
 {'<p><a href="explorer.html"><b>Explore the configurations interactively</b></a> (hover, filter, brush; works offline)</p>' if len(summary) else ""}
-<p class="headline"><strong>{html.escape(headline(summary) or "")}</strong></p>
+<p class="headline"><strong>{html.escape(first_sentence or "")}</strong></p>
 {matter_html}
 {why_line}
 {key_html}
@@ -317,9 +323,10 @@ def _number(value: float) -> str:
 
 def _caption(figure: str) -> tuple[str, str]:
     """(question, how to read it) of a figure file; basins-2.png continues basins.png."""
-    if figure.startswith("basins-"):
-        question, reading = FIGURE_CAPTIONS["basins.png"]
-        return f"{question} (maps {figure.removeprefix('basins-').removesuffix('.png')})", reading
+    first, dash, part = figure.removesuffix(".png").partition("-")
+    if dash and f"{first}.png" in FIGURE_CAPTIONS:
+        question, reading = FIGURE_CAPTIONS[f"{first}.png"]
+        return f"{question} (part {part})", reading
     return FIGURE_CAPTIONS.get(figure, (figure, ""))
 
 
@@ -336,8 +343,7 @@ def _basins_html(basins: pd.DataFrame, settings: Sequence[str]) -> str:
         items.append(f"<li>{html.escape(basins_sentence(row, label))}</li>")
     more = len(basins) - MAX_MAP_SENTENCES
     tail = f"<li>{more} more maps in basins.csv</li>" if more > 0 else ""
-    extent = html.escape(map_settings_text(basins.iloc[0]))
-    return f"<p><b>Maps of starting points</b> ({extent}):</p><ul>{''.join(items)}{tail}</ul>"
+    return f"<p><b>What each map shows:</b></p><ul>{''.join(items)}{tail}</ul>"
 
 
 def figure_order(names) -> list[str]:

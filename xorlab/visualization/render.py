@@ -177,7 +177,7 @@ def render(
         if helper:
             helper.stop()
     stale = [figures_folder / name for name in FIGURE_CAPTIONS]
-    stale += figures_folder.glob("basins-*.png") if figures_folder.is_dir() else []
+    stale += figures_folder.glob("basins*-*.png") if figures_folder.is_dir() else []
     for path in stale:  # a figure of other data never stays beside these tables
         if path not in written:
             path.unlink(missing_ok=True)
@@ -265,8 +265,8 @@ def figure_makers(
         makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
         if maps is None:
             maps = maps_of(runs, spec, summary)
-        for part, name in enumerate(basins_figure_names(len(maps)) if maps else []):
-            makers[name] = partial(basins_figure, maps, part)
+        for name, (rows, part) in (basins_figure_names(len(maps)) if maps else {}).items():
+            makers[name] = partial(basins_figure, maps, rows, part)
     if early is not True:
         if importance is None:
             importance = importance_tables(runs, swept, sampled)
