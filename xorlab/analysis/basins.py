@@ -56,28 +56,54 @@ def has_maps(runs: pd.DataFrame) -> bool:
 
 def basin_maps(runs: pd.DataFrame, settings: Sequence[str]) -> list[BasinMap]:
     """Every map of the runs, in the order of their first run: one per distinct value of
-    `settings` (the swept ones) and seed."""
-    points = runs[runs["axis_x"].notna()]
+    `settings` (the swept ones) and seed. Works on the columns it needs, as numpy arrays (a
+    million points take a few hundred MB at most, never a copy of the whole table)."""
     keys = [*settings, "seed"]
+    columns = [*keys, "axis_x", "offset_x", "offset_y", "epochs_to_solve", "final_loss"]
+    frame = runs[columns]
+    outcome = pd.Categorical(runs["outcome"], categories=OUTCOMES).codes.astype(np.int16)
+    epochs = pd.to_numeric(frame["epochs_to_solve"]).to_numpy(float, na_value=np.nan)
+    loss = frame["final_loss"].to_numpy(float)
+    offset_x, offset_y = frame["offset_x"].to_numpy(float), frame["offset_y"].to_numpy(float)
+    on_map = frame["axis_x"].notna().to_numpy()
+    groups = frame[on_map].groupby(keys, dropna=False, sort=False).indices
     maps = []
-    for _, group in points.groupby(keys, dropna=False, sort=False):
-        maps.append(_basin_map(group, settings))
+    for rows in groups.values():
+        rows = np.flatnonzero(on_map)[rows]
+        first = runs.iloc[int(rows[0])]
+        maps.append(
+            _basin_map(
+                first,
+                settings,
+                offset_x[rows],
+                offset_y[rows],
+                outcome[rows],
+                epochs[rows],
+                loss[rows],
+            )
+        )
     return maps
 
 
-def _basin_map(group: pd.DataFrame, settings: Sequence[str]) -> BasinMap:
-    first = group.iloc[0]
-    offsets_x, column = np.unique(group["offset_x"].to_numpy(), return_inverse=True)
-    offsets_y, row = np.unique(group["offset_y"].to_numpy(), return_inverse=True)
+def _basin_map(
+    first: pd.Series,
+    settings: Sequence[str],
+    offset_x: np.ndarray,
+    offset_y: np.ndarray,
+    codes: np.ndarray,
+    epochs: np.ndarray,
+    losses: np.ndarray,
+) -> BasinMap:
+    """One map from its runs' columns: each run placed at its row and column."""
+    offsets_x, column = np.unique(offset_x, return_inverse=True)
+    offsets_y, row = np.unique(offset_y, return_inverse=True)
     shape = (len(offsets_y), len(offsets_x))
     outcome = np.full(shape, -1, np.int16)
-    codes = pd.Categorical(group["outcome"], categories=OUTCOMES).codes
     outcome[row, column] = codes
-    epochs = np.full(shape, np.nan)
-    epochs[row, column] = pd.to_numeric(group["epochs_to_solve"]).to_numpy(float, na_value=np.nan)
+    epoch_map = np.full(shape, np.nan)
+    epoch_map[row, column] = epochs
     loss = np.full(shape, np.nan)
-    loss[row, column] = group["final_loss"].to_numpy(float)
-    loss[~np.isfinite(loss)] = np.nan
+    loss[row, column] = np.where(np.isfinite(losses), losses, np.nan)
     base = base_values(first)
     values = {name: first[name] for name in settings} | {"seed": int(first["seed"])}
     label = ", ".join(filter(None, [configuration_label(first, settings), f"seed {first['seed']}"]))
@@ -90,7 +116,7 @@ def _basin_map(group: pd.DataFrame, settings: Sequence[str]) -> BasinMap:
         offsets_y + base[1],
         base,
         outcome,
-        epochs,
+        epoch_map,
         loss,
     )
 

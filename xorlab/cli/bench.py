@@ -165,6 +165,11 @@ def build_parser() -> Parser:
         help="instead: the cost of a sweep besides training, at 60k and 1M runs (several minutes)",
     )
     parser.add_argument(
+        "--basins",
+        action="store_true",
+        help="instead: what maps of starting points cost, 201 x 201 and 1001 x 1001 (minutes)",
+    )
+    parser.add_argument(
         "--scale-specs",
         type=Path,
         nargs=2,
@@ -185,6 +190,11 @@ def _bench(args) -> int:
         load_spec(spec)
     if args.scale:
         scale_benchmark(*args.scale_specs, args.n_jobs, args.out)
+        return EXIT_OK
+    if args.basins:
+        from xorlab.cli.basins_bench import basins_benchmark
+
+        basins_benchmark(args.n_jobs, args.out)
         return EXIT_OK
     configs = list(load_spec(args.spec).space())
     workers = effective_workers(args.n_jobs)
