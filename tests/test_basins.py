@@ -151,9 +151,14 @@ BAD = [
     ("span = [1.0, 1.0]", "basins.span", "low < high"),
     ("span = [4.0, -4.0]", "basins.span", "low < high"),
     ("span = []", "basins.span", "low < high"),
-    ('span = [0.0, "inf"]', "basins.span", "finite"),
-    ("span = [0.0, inf]", "basins.span", "finite"),
-    ("span = [0.0, nan]", "basins.span", "finite"),
+    ('span = [0.0, "inf"]', "basins.span", "from -1e6 to 1e6"),
+    ("span = [0.0, inf]", "basins.span", "from -1e6 to 1e6"),
+    ("span = [0.0, nan]", "basins.span", "from -1e6 to 1e6"),
+    ("span = [-1e308, 1e308]", "basins.span", "from -1e6 to 1e6"),
+    ("span = [0.0, 5e-322]", "basins.span", "too narrow for 201 distinct points"),
+    ("span = [[0.0, 1.0]]", "basins.span", None),
+    ("span = [[0.0, 1.0], [2.0, 1.0]]", "basins.span", "low < high"),
+    ("span = [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]", "basins.span", "[[x_low, x_high]"),
     ("points = 1", "basins.points", ">= 2"),
     ("points = 2.5", "basins.points", "an integer"),
     ("points = 5000", "basins.points", "<= 2001"),
@@ -161,7 +166,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("line", "where", "words"), BAD)
+@pytest.mark.parametrize(("line", "where", "words"), [b for b in BAD if b[2]])
 def test_a_bad_map_is_refused_in_one_line_before_anything_is_trained(
     tmp_path: Path, capsys, line: str, where: str, words: str
 ) -> None:
@@ -205,6 +210,23 @@ def test_a_map_that_cannot_be_drawn_is_refused(
         words = "does not exist at hidden = 1"
     spec = write(tmp_path, text)
     fails_cleanly(capsys, sweep.main, [str(spec), "--out", str(tmp_path)], where, words or "")
+    assert not (tmp_path / "basins").exists()
+
+
+def test_one_span_for_both_axes_may_be_given_as_a_list_of_one(tmp_path: Path) -> None:
+    one = load_spec(
+        write(tmp_path, ISSUE_SPEC.replace("span = [-4.0, 4.0]", "span = [[0.0, 1.0]]"))
+    )
+    assert one.map.span_x == one.map.span_y == (0.0, 1.0)
+
+
+def test_a_dry_run_lists_the_points(tmp_path: Path, capsys) -> None:
+    spec = write(tmp_path, small(points=3))
+    assert sweep.main([str(spec), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "18 runs (basins: 2 maps of 3 x 3 points, one per configuration and seed)" in out
+    assert "offsets W1[0,0]=-4 W2[0]=-4  lr=0.25" in out
+    assert "offsets W1[0,0]=+0 W2[0]=-4  lr=0.25" in out
     assert not (tmp_path / "basins").exists()
 
 
@@ -337,8 +359,8 @@ def test_the_dimensions_interval_is_the_least_squares_fits() -> None:
             "61% of this slice learns XOR; the boundary is complex (dimension 1.40, 95% 1.30-1.50): nearby starting points end differently.",
         ),
         (
-            {"solved": 0.97, "dimension": 1.02, "dimension_low": 0.95, "dimension_high": 1.09},
-            "97% of this slice learns XOR; the boundary is smooth (dimension 1.02, 95% 0.95-1.09): nearby starting points end alike.",
+            {"solved": 0.97, "dimension": 1.0, "dimension_low": 0.97, "dimension_high": 1.03},
+            "97% of this slice learns XOR; the boundary is smooth (dimension 1.00, 95% 0.97-1.03): nearby starting points end alike.",
         ),
         (
             {

@@ -130,8 +130,8 @@ def _sweep(args: argparse.Namespace) -> int:
         raise SpecError("--address / [run] address needs the dask backend (--backend dask)")
     if options.backend == "loky" and options.n_jobs > cpu_count():
         print(f"note: n_jobs = {options.n_jobs}, but {cpu_count()} cores: using {cpu_count()}")
-    if spec.method == "grid":  # only a grid collapses; building it again is cheap
-        _say_collapsed(spec.space())
+    if spec.method != "random":  # only a grid collapses; building it again is cheap
+        _say_collapsed(getattr(spec.space(), "grid", spec.space()))
     progress = _Progress(enabled=not args.no_progress)
     try:
         report = run_sweep(
@@ -160,11 +160,21 @@ def _dry_run(spec) -> int:
         )
         return EXIT_OK
     space = spec.space()
-    print(f"{spec.path}: {len(space)} runs ({spec.method} search, {len(spec.seeds)} seeds each)")
-    _say_collapsed(space)
+    seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) != 1 else ''}"
+    if spec.map:
+        maps = len(space) // space.per_map
+        print(
+            f"{spec.path}: {len(space)} runs (basins: {maps} map{'s' if maps != 1 else ''} of "
+            f"{spec.map.points} x {spec.map.points} points, one per configuration and seed)"
+        )
+    else:
+        print(f"{spec.path}: {len(space)} runs ({spec.method} search, {seeds} each)")
+    _say_collapsed(getattr(space, "grid", space))
     for config in (space[i] for i in range(min(5, len(space)))):
         swept = ", ".join(f"{k}={getattr(config, k)!r}" for k in spec.params)
-        print(f"  {config.run_id}  seed={config.seed}  {swept}")
+        point = config.point
+        where = f"  offsets {point[0]}={point[1]:+g} {point[2]}={point[3]:+g}" if point else ""
+        print(f"  {config.run_id}  seed={config.seed}{where}  {swept}".rstrip())
     if len(space) > 5:
         print(f"  ... and {len(space) - 5} more")
     return EXIT_OK

@@ -300,22 +300,31 @@ def _parse_basins(
                 "the seed); set init_bias = 'same' to map a bias",
             )
     span_x, span_y = (tuple(map(float, s)) for s in (spans * 2)[:2])
-    return Map(x, y, span_x, span_y, points)
+    area = Map(x, y, span_x, span_y, points)
+    for offsets in (area.offsets_x, area.offsets_y):
+        if len(set(offsets)) < points:
+            raise reader.error(
+                "basins", "span", f"{shown(span)} is too narrow for {points} distinct points"
+            )
+    return area
 
 
 BASINS_KEYS = {
     "x": "a weight by name (W1[i,j], b1[i], W2[i], b2) or 'random'",
     "y": "a weight by name (W1[i,j], b1[i], W2[i], b2) or 'random'",
-    "span": "[low, high] with finite low < high (offsets from the base point along both axes), "
-    "or [[x_low, x_high], [y_low, y_high]]",
+    "span": "[low, high] with low < high, numbers from -1e6 to 1e6 (offsets from the base "
+    "point along both axes), or [[x_low, x_high], [y_low, y_high]]",
 }
+
+
+SPAN_VALUE = Interval(float, -1e6, 1e6)  # far past where every unit saturates
 
 
 def _is_span(span: Any) -> bool:
     return (
         isinstance(span, list)
         and len(span) == 2
-        and all(Interval(float).accepts(v) for v in span)
+        and all(SPAN_VALUE.accepts(v) for v in span)
         and span[0] < span[1]
     )
 
