@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO, TINY_SPEC, read_curves, run_cli, stored_runs
+from tests.test_basins import small
 from tests.test_protocols import PROTOCOL_SPEC
 from tests.test_resilience import (
     SLOW_RUNS,
@@ -96,6 +97,9 @@ def cluster(tmp_path: Path):
     stop(*workers, scheduler)
 
 
+BASINS_SPEC = small(points=5, epochs=200).replace('y = "W2[0]"', 'y = "random"')
+
+
 def sweep_on(address: str, spec: Path, out: Path, *extra: str, timeout: float = 120):
     """The real sweep command pointed at the Dask scheduler at `address`."""
     command = [str(spec), "--out", str(out), "--address", address, *extra]
@@ -106,7 +110,9 @@ def numbers(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(folder / "runs.csv").drop(columns="train_seconds"), read_curves(folder)
 
 
-@pytest.mark.parametrize("text", [TINY_SPEC, PROTOCOL_SPEC], ids=["tiny", "protocols"])
+@pytest.mark.parametrize(
+    "text", [TINY_SPEC, PROTOCOL_SPEC, BASINS_SPEC], ids=["tiny", "protocols", "basins"]
+)
 def test_a_real_cluster_gives_the_local_backends_numbers(cluster, tmp_path: Path, text) -> None:
     address, _ = cluster
     spec = tmp_path / "spec.toml"

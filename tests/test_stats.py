@@ -48,3 +48,13 @@ def test_fisher_exact_matches_scipy_on_every_small_table() -> None:
     for table in tables:
         expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
         assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9, abs=1e-15), table
+
+
+@pytest.mark.parametrize(
+    "table",
+    [(18798, 21603, 37966, 2435), (500_000, 500_000, 499_000, 501_000), (0, 40_000, 1, 39_999)],
+)
+def test_fisher_exact_matches_scipy_on_large_tables(table) -> None:
+    """Two maps of 40,401 points (exact binomials of that size took minutes per row)."""
+    expected = stats.fisher_exact([[table[0], table[1]], [table[2], table[3]]]).pvalue
+    assert fisher_exact(*table) == pytest.approx(expected, rel=1e-6, abs=1e-300)

@@ -30,17 +30,21 @@ def wilson_interval(
 
 def fisher_exact(a: int, b: int, c: int, d: int) -> float:
     """Two-sided p-value of Fisher's exact test for the 2x2 table [[a, b], [c, d]]: the
-    probability, with the margins fixed, of a table no more likely than the one observed."""
+    probability, with the margins fixed, of a table no more likely than the one observed.
+
+    The hypergeometric probabilities of every table of the margins come from the ratio of
+    neighbouring ones, summed in log space: linear in the runs (exact binomials of 40,000 runs
+    have tens of thousands of digits: a map's comparison took minutes)."""
     row1, row2, column1 = a + b, c + d, a + c
-    total = math.comb(row1 + row2, column1)
-
-    def probability(x: int) -> float:
-        return math.comb(row1, x) * math.comb(row2, column1 - x) / total
-
-    observed = probability(a)
-    support = range(max(0, column1 - row2), min(column1, row1) + 1)
+    low, high = max(0, column1 - row2), min(column1, row1)
+    x = np.arange(low, high, dtype=np.float64)  # P(x + 1) / P(x), for x from low to high - 1
+    log_ratio = np.log((row1 - x) * (column1 - x)) - np.log((x + 1) * (row2 - column1 + x + 1))
+    log_p = np.concatenate([[0.0], np.cumsum(log_ratio)])
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    observed = p[a - low]
     # relative tolerance as in scipy: tables as likely as the observed one up to rounding count
-    return min(1.0, sum(p for p in map(probability, support) if p <= observed * (1 + 1e-7)))
+    return min(1.0, float(p[p <= observed * (1 + 1e-7)].sum()))
 
 
 def chi2_sf(statistic: float, df: int) -> float:
