@@ -291,6 +291,33 @@ def test_a_map_sweep_end_to_end(tmp_path: Path, capsys) -> None:
     assert "equal to runs.csv, bit for bit" in out and "offset_x = 1.0" in out
 
 
+def test_a_map_with_missing_points_shows_them_and_measures_no_boundary(tmp_path: Path) -> None:
+    """An interrupted map: its missing points are 'not finished' on the spec's grid (a missing
+    edge row does not shrink the map), and no dimension is measured across them."""
+    import xorlab
+    from xorlab.analysis.basins import basins_table
+    from xorlab.visualization.render import maps_of
+
+    spec = write(tmp_path, small(points=9, epochs=200, extra=""))
+    results = xorlab.run(spec, tmp_path, figures=False)
+    runs = results.runs
+    top = runs["offset_y"] == runs["offset_y"].max()
+    partial = runs[~top & (runs.index % 7 != 3)]
+    maps = maps_of(partial, results.spec, results.summary)
+    assert maps[0].outcome.shape == (9, 9) and (maps[0].outcome[-1] == -1).all()
+    table = basins_table(maps)
+    missing = 81 - table["runs"].iloc[0]
+    assert missing == 81 - ((~top & (runs.index % 7 != 3)) & (runs["lr"] == 0.25)).sum() > 9
+    assert table["dimension"].isna().all()
+    sentence = basins_sentence(table.iloc[0])
+    assert f"of the {81 - missing} of its 81 points that have finished" in sentence
+    from xorlab.visualization.basins_plot import basins_figure
+
+    figure = basins_figure(maps)
+    legend = next(ax.get_legend() for ax in figure.axes if ax.get_legend())
+    assert "not finished" in [text.get_text() for text in legend.get_texts()]
+
+
 def test_a_map_gives_the_same_numbers_whatever_n_jobs(tmp_path: Path) -> None:
     text = small(points=6, epochs=200).replace('x = "W1[0,0]"', 'x = "random"')
     numbers = []

@@ -54,10 +54,14 @@ def has_maps(runs: pd.DataFrame) -> bool:
     return "axis_x" in runs and bool(runs["axis_x"].notna().any())
 
 
-def basin_maps(runs: pd.DataFrame, settings: Sequence[str]) -> list[BasinMap]:
+def basin_maps(
+    runs: pd.DataFrame, settings: Sequence[str], grid: tuple | None = None
+) -> list[BasinMap]:
     """Every map of the runs, in the order of their first run: one per distinct value of
-    `settings` (the swept ones) and seed. Works on the columns it needs, as numpy arrays (a
-    million points take a few hundred MB at most, never a copy of the whole table)."""
+    `settings` (the swept ones) and seed. `grid`: the offsets along x and y the spec gives
+    (a map whose sweep was interrupted then shows its missing points; without it, the offsets
+    of the runs). Works on the columns it needs, as numpy arrays (a million points take a few
+    hundred MB at most, never a copy of the whole table)."""
     keys = [*settings, "seed"]
     columns = [*keys, "axis_x", "offset_x", "offset_y", "epochs_to_solve", "final_loss"]
     frame = runs[columns]
@@ -80,6 +84,7 @@ def basin_maps(runs: pd.DataFrame, settings: Sequence[str]) -> list[BasinMap]:
                 outcome[rows],
                 epochs[rows],
                 loss[rows],
+                grid,
             )
         )
     return maps
@@ -93,10 +98,17 @@ def _basin_map(
     codes: np.ndarray,
     epochs: np.ndarray,
     losses: np.ndarray,
+    grid: tuple | None = None,
 ) -> BasinMap:
-    """One map from its runs' columns: each run placed at its row and column."""
+    """One map from its runs' columns: each run placed at its row and column (on `grid`, the
+    spec's offsets, if given and every run lies on it)."""
     offsets_x, column = np.unique(offset_x, return_inverse=True)
     offsets_y, row = np.unique(offset_y, return_inverse=True)
+    if grid is not None:
+        full_x, full_y = (np.asarray(g, float) for g in grid)
+        if np.isin(offsets_x, full_x).all() and np.isin(offsets_y, full_y).all():
+            column, row = np.searchsorted(full_x, offset_x), np.searchsorted(full_y, offset_y)
+            offsets_x, offsets_y = full_x, full_y
     shape = (len(offsets_y), len(offsets_x))
     outcome = np.full(shape, -1, np.int16)
     outcome[row, column] = codes
@@ -177,7 +189,10 @@ def basins_table(maps: Sequence[BasinMap]) -> pd.DataFrame:
     for one in maps:
         finished = one.outcome >= 0
         counts = np.bincount(one.outcome[finished], minlength=len(OUTCOMES))
-        dimension, low, high, sizes = boundary_dimension(one.solved)
+        if finished.all():
+            dimension, low, high, sizes = boundary_dimension(one.solved)
+        else:  # the missing points would make a boundary of their own
+            dimension, low, high, sizes = math.nan, math.nan, math.nan, []
         rows.append(
             {
                 **one.settings,
@@ -212,6 +227,12 @@ def basins_sentence(row: pd.Series | dict, label: str = "") -> str:
     the boundary is smooth or complex."""
     share = row["solved"]
     text = f"{label + ': ' if label else ''}{_percent(share)} of this slice learns XOR"
+    points = row.get("points_x", 0) * row.get("points_y", 0)
+    if points and row.get("runs", points) < points:
+        return (
+            f"{text} (of the {row['runs']:,} of its {points:,} points that have finished: rerun "
+            "the sweep to finish the map and measure its boundary)."
+        )
     if math.isnan(row["dimension"]):
         if 0 < share < 1:
             return text + " (too few points per axis to measure its boundary: 32 or more needed)."

@@ -285,7 +285,24 @@ def maps_of(runs: pd.DataFrame, spec: dict, summary: pd.DataFrame) -> list:
     seed; none for a sweep of another method."""
     if not has_maps(runs):
         return []
-    return basin_maps(runs, [s for s in _swept(spec, summary) if s in runs])
+    return basin_maps(runs, [s for s in _swept(spec, summary) if s in runs], _grid(spec))
+
+
+def _grid(spec: dict) -> tuple | None:
+    """The offsets along x and y of the spec's [basins] table, or None (no such table, or one
+    this release cannot read: then the maps show the offsets of their runs)."""
+    from xorlab.search.spaces import Map
+    from xorlab.search.spec import MAX_POINTS
+
+    table = spec.get("basins")
+    try:
+        spans = table["span"] if isinstance(table["span"][0], list) else [table["span"]] * 2
+        area = Map(table["x"], table["y"], tuple(spans[0]), tuple(spans[-1]), int(table["points"]))
+        if not 2 <= area.points <= MAX_POINTS:
+            return None
+        return area.offsets_x, area.offsets_y
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
 
 
 def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
