@@ -20,7 +20,7 @@ SPECS = {
     "basins": '[sweep]\nname = "basins"\nmethod = "basins"\nseeds = [0]\n[basins]\n'
     'x = "W1[0,0]"\ny = "random"\nspan = [-3.0, 3.0]\npoints = 12\n[params]\nlr = [0.5, 2.0]\n'
     '[train]\nactivation = "sigmoid"\nloss = "mse"\ndata = "truth_table"\ninit = "uniform"\n'
-    'init_scale = 0.5\nepochs = 300\n',
+    "init_scale = 0.5\nepochs = 300\n",
     "allfail": '[sweep]\nname = "allfail"\nseeds = 3\n[params]\nhidden = [2, 4]\n'
     'lr = [0.001, 0.002]\n[train]\nactivation = "sigmoid"\nepochs = 100\n',
 }
