@@ -305,6 +305,20 @@ def test_a_map_with_missing_points_shows_them_and_measures_no_boundary(tmp_path:
     partial = runs[~top & (runs.index % 7 != 3)]
     maps = maps_of(partial, results.spec, results.summary)
     assert maps[0].outcome.shape == (9, 9) and (maps[0].outcome[-1] == -1).all()
+    one = maps[0]
+    assert (one.outcome.dtype, one.epochs.dtype, one.loss.dtype) == (np.int16, float, float)
+    mine = partial[partial["lr"] == 0.25]
+    grid = np.linspace(-4, 4, 9)
+    rows, columns = (np.searchsorted(grid, mine[c].to_numpy()) for c in ("offset_y", "offset_x"))
+    np.testing.assert_array_equal(one.loss[rows, columns], mine["final_loss"])
+    np.testing.assert_array_equal(
+        one.epochs[rows, columns], mine["epochs_to_solve"].to_numpy(float, na_value=np.nan)
+    )
+    from xorlab.training.diagnosis import OUTCOMES
+
+    assert [OUTCOMES[c] for c in one.outcome[rows, columns]] == list(mine["outcome"])
+    assert np.isnan(one.loss[-1]).all() and np.isnan(one.epochs[-1]).all()
+    assert one.x == pytest.approx(grid + one.base[0]) and one.y == pytest.approx(grid + one.base[1])
     table = basins_table(maps)
     missing = 81 - table["runs"].iloc[0]
     assert missing == 81 - ((~top & (runs.index % 7 != 3)) & (runs["lr"] == 0.25)).sum() > 9
@@ -356,9 +370,11 @@ def test_the_boundary_dimension_tells_smooth_from_complex() -> None:
         assert all(math.isnan(v) for v in boundary_dimension(empty)[:3])
 
 
-def test_the_dimensions_interval_is_the_least_squares_fits() -> None:
-    """Checked against scipy: the slope of log count on log size and its t interval."""
-    solved = _weierstrass_map(0.7, 300)
+@pytest.mark.parametrize("shape", [(300, 300), (140, 300), (300, 140)])
+def test_the_dimensions_interval_is_the_least_squares_fits(shape: tuple) -> None:
+    """Checked against scipy: the slope of log count on log size and its t interval, on square
+    and oblong maps (boxes cut from the corner; the last ones partial)."""
+    solved = _weierstrass_map(0.7, 300)[: shape[0], : shape[1]]
     dimension, low, high, sizes = boundary_dimension(solved)
     boundary = np.zeros_like(solved)
     boundary[:, :-1] |= solved[:, 1:] != solved[:, :-1]
@@ -368,10 +384,11 @@ def test_the_dimensions_interval_is_the_least_squares_fits() -> None:
         counts.append(
             sum(
                 boundary[i : i + size, j : j + size].any()
-                for i in range(0, 300, size)
-                for j in range(0, 300, size)
+                for i in range(0, shape[0], size)
+                for j in range(0, shape[1], size)
             )
         )
+    assert sizes == [2**k for k in range(8) if 2**k <= min(shape) // 4]
     fit = stats.linregress(np.log(sizes), np.log(counts))
     half = stats.t.ppf(0.975, len(sizes) - 2) * fit.stderr
     assert dimension == pytest.approx(-fit.slope)
