@@ -457,3 +457,21 @@ def test_a_span_through_the_base_point_holds_it_exactly(span: tuple, points: int
     offsets = Map("W1[0,0]", "W2[0]", span, span, points).offsets_x
     assert 0.0 in offsets and sum(abs(o) < 1e-9 for o in offsets) == 1
     assert offsets[0] == span[0] and offsets[-1] == span[1] and len(offsets) == points
+
+
+def test_the_basins_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys) -> None:
+    """`python -m xorlab.bench --basins` on two tiny maps: every figure it prints is there."""
+    from xorlab.cli.basins_bench import basins_benchmark
+
+    small_spec = write(tmp_path, small(points=4, epochs=50), "small.toml")
+    large_spec = write(
+        tmp_path, small(points=5, epochs=50).replace('"basins"', '"large"', 1), "l.toml"
+    )
+    basins_benchmark(1, tmp_path / "out", small=small_spec, large=large_spec)
+    out = capsys.readouterr().out
+    assert "32-run maps (small.toml, 4 x 4 points each):" in out
+    assert re.search(r"as an ordinary grid of as many runs: [\d.]+ s, ratio [\d.]+", out)
+    assert re.search(r"the maps' outputs +[\d.]+ s +target <= 2 s", out)
+    assert "50-run map (l.toml)" in out and "its figure drawn from 5 x 5 points" in out
+    grid = pd.read_csv(tmp_path / "out" / "as-grid" / "runs.csv")
+    assert len(grid) == 32 and grid["axis_x"].isna().all() and grid["seed"].max() == 15

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from xorlab.cli.measure import failed_sweep, run_sweep_process
-from xorlab.cli.scale import MB, folder_size, last_stored
+from xorlab.cli.measure import measured_sweep
+from xorlab.cli.scale import MB, folder_size, share, sweep_and_tail
 from xorlab.search.spec import load_spec
 
 SWEEPS = Path(__file__).resolve().parents[2] / "sweeps"
@@ -60,25 +60,14 @@ def map_outputs(folder: Path, scratch: Path) -> tuple[float, tuple[int, int]]:
     return time.perf_counter() - start, maps[0].outcome.shape
 
 
-def _share(value: float, target: float) -> str:
-    return f"{value / target:.2f} of the target"
-
-
 def basins_benchmark(n_jobs: int, out: Path | None, small: Path = SMALL, large: Path = LARGE):
     """Run both parts and print their figures (see the module's docstring)."""
     flags = ("--no-progress", "--n-jobs", str(n_jobs))
     with tempfile.TemporaryDirectory() as scratch:
         parent = out or Path(scratch)
-        spec = load_spec(small)
-        folder = parent / spec.name
-        run = run_sweep_process(small, parent, "--fresh", *flags)
-        if run["returncode"] != 0:
-            raise failed_sweep(small, run)
-        tail = run["exited"] - last_stored(folder)
+        spec, folder, run, tail = sweep_and_tail(small, parent, "--fresh", *flags)
         grid = _as_grid(small, Path(scratch))
-        baseline = run_sweep_process(grid, parent, "--fresh", *flags)
-        if baseline["returncode"] != 0:
-            raise failed_sweep(grid, baseline)
+        baseline = measured_sweep(grid, parent, "--fresh", *flags)
         outputs, shape = map_outputs(folder, Path(scratch))
         print(f"{spec.max_runs:,}-run maps ({small.name}, {shape[0]} x {shape[1]} points each):")
         print(
@@ -91,25 +80,20 @@ def basins_benchmark(n_jobs: int, out: Path | None, small: Path = SMALL, large: 
         )
         print(f"  last run stored -> exit   {tail:6.2f} s")
         print(
-            f"  the maps' outputs         {outputs:6.2f} s    target <= 2 s:      {_share(outputs, 2)}"
+            f"  the maps' outputs         {outputs:6.2f} s    target <= 2 s:      {share(outputs, 2)}"
         )
 
-        spec = load_spec(large)
-        folder = parent / spec.name
-        run = run_sweep_process(large, parent, "--fresh", "--yes", *flags)
-        if run["returncode"] != 0:
-            raise failed_sweep(large, run)
-        tail = run["exited"] - last_stored(folder)
+        spec, folder, run, tail = sweep_and_tail(large, parent, "--fresh", "--yes", *flags)
         size = folder_size(folder)
         outputs, shape = map_outputs(folder, Path(scratch))
         print(f"{spec.max_runs:,}-run map ({large.name}): {run['seconds']:.0f} s wall")
         print(
             f"  peak RSS, with workers    {run['peak'][0] / MB:6.0f} MB   target <= 1536 MB:  "
-            f"{_share(run['peak'][0] / MB, 1536)}"
+            f"{share(run['peak'][0] / MB, 1536)}"
         )
         print(
             f"  folder                    {size / MB:6.1f} MB   target <= 400 MB:   "
-            f"{_share(size / MB, 400)}"
+            f"{share(size / MB, 400)}"
         )
         print(f"  last run stored -> exit   {tail:6.2f} s")
         print(

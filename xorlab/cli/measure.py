@@ -88,3 +88,12 @@ def failed_sweep(spec: Path, run: dict[str, Any]) -> XorlabError:
     stderr = run["stderr"].strip()
     last = stderr.splitlines()[-1] if stderr else f"exit {run['returncode']}"
     return XorlabError(f"the benchmark sweep {spec} failed: {last}")
+
+
+def measured_sweep(spec: Path, out: Path, *extra: str) -> dict[str, Any]:
+    """`run_sweep_process` of a sweep that must succeed: its measures, or the error of a
+    failed sweep."""
+    run = run_sweep_process(spec, out, *extra)
+    if run["returncode"] != 0:
+        raise failed_sweep(spec, run)
+    return run

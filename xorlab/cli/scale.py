@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xorlab.cli.measure import failed_sweep, run_sweep_process
+from xorlab.cli.measure import failed_sweep, measured_sweep, run_sweep_process
 from xorlab.errors import XorlabError
 from xorlab.search.spec import load_spec
 
@@ -51,7 +51,7 @@ def last_stored(folder: Path) -> float:
     return max((p.stat().st_mtime for p in files if p.exists()), default=float("nan"))
 
 
-def _share(value: float, target: float) -> str:
+def share(value: float, target: float) -> str:
     return f"{value / target:.2f} of the target"
 
 
@@ -62,26 +62,30 @@ def _meta(folder: Path) -> dict[str, Any]:
         return {}
 
 
+def sweep_and_tail(path: Path, parent: Path, *extra: str) -> tuple[Any, Path, dict, float]:
+    """Run a sweep that must succeed into `parent`: its spec, folder, measures (see
+    `run_sweep_process`) and the time from its last run stored to its exit."""
+    spec = load_spec(path)
+    folder = parent / spec.name
+    run = measured_sweep(path, parent, *extra)
+    return spec, folder, run, run["exited"] - last_stored(folder)
+
+
 def scale_benchmark(small: Path, large: Path, n_jobs: int, out: Path | None) -> None:
     """Run both parts and print their figures (see the module's docstring)."""
 
     flags = ("--no-progress", "--n-jobs", str(n_jobs))
     with tempfile.TemporaryDirectory() as scratch:
         parent = out or Path(scratch)
-        spec = load_spec(small)
-        folder = parent / spec.name
-        run = run_sweep_process(small, parent, "--fresh", *flags)
-        if run["returncode"] != 0:
-            raise failed_sweep(small, run)
-        tail = run["exited"] - last_stored(folder)
+        spec, folder, run, tail = sweep_and_tail(small, parent, "--fresh", *flags)
         size = folder_size(folder)
         print(f"{len(spec.space()):,}-run sweep ({small.name}): {run['seconds']:.1f} s wall")
-        print(f"  last run stored -> exit   {tail:6.2f} s    target <= 2 s:      {_share(tail, 2)}")
+        print(f"  last run stored -> exit   {tail:6.2f} s    target <= 2 s:      {share(tail, 2)}")
         own, tree = run["peak"][2] / MB, run["peak"][0] / MB
-        print(f"  peak RSS, sweep process   {own:6.0f} MB   target <= 400 MB:   {_share(own, 400)}")
+        print(f"  peak RSS, sweep process   {own:6.0f} MB   target <= 400 MB:   {share(own, 400)}")
         print(f"  peak RSS, with workers    {tree:6.0f} MB")
         print(
-            f"  folder                    {size / MB:6.1f} MB   target <= 40 MB:    {_share(size / MB, 40)}"
+            f"  folder                    {size / MB:6.1f} MB   target <= 40 MB:    {share(size / MB, 40)}"
         )
 
         spec = load_spec(large)
@@ -113,11 +117,11 @@ def scale_benchmark(small: Path, large: Path, n_jobs: int, out: Path | None) -> 
             f"({'only the missing ones' if reused == killed_at and trained == total - killed_at else 'NOT only the missing ones'})"
         )
         print(
-            f"  reading the finished runs {reading:6.2f} s    target <= 5 s:      {_share(reading, 5)}"
+            f"  reading the finished runs {reading:6.2f} s    target <= 5 s:      {share(reading, 5)}"
         )
         print(
-            f"  peak RSS, with workers    {peak:6.0f} MB   target <= 1536 MB:  {_share(peak, 1536)}"
+            f"  peak RSS, with workers    {peak:6.0f} MB   target <= 1536 MB:  {share(peak, 1536)}"
         )
         print(
-            f"  folder                    {size / MB:6.1f} MB   target <= 400 MB:   {_share(size / MB, 400)}"
+            f"  folder                    {size / MB:6.1f} MB   target <= 400 MB:   {share(size / MB, 400)}"
         )
