@@ -475,3 +475,85 @@ def test_the_basins_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys
     assert "50-run map (l.toml)" in out and "its figure drawn from 5 x 5 points" in out
     grid = pd.read_csv(tmp_path / "out" / "as-grid" / "runs.csv")
     assert len(grid) == 32 and grid["axis_x"].isna().all() and grid["seed"].max() == 15
+
+
+def _hand_map(outcome: list[list[str]], label: str = "lr 1, seed 0", **settings) -> object:
+    """A BasinMap built by hand: outcome names on a grid of offsets 0, 1, 2, ... from base
+    (0.5, -1); the solved points take 100 epochs, every point loss 0.1."""
+    from xorlab.analysis.basins import BasinMap
+    from xorlab.training.diagnosis import OUTCOMES
+
+    codes = np.array([[OUTCOMES.index(o) if o else -1 for o in row] for row in outcome], np.int16)
+    rows, columns = codes.shape
+    epochs = np.where(codes == 0, 100.0, np.nan)
+    return BasinMap(
+        label,
+        {**settings, "seed": 0},
+        "W1[0,0]",
+        "random",
+        np.arange(columns) + 0.5,
+        np.arange(rows) - 1.0,
+        (0.5, -1.0),
+        codes,
+        epochs,
+        np.full(codes.shape, 0.1),
+    )
+
+
+def test_basins_table_column_by_column() -> None:
+    from xorlab.analysis.basins import basins_table
+
+    one = _hand_map([["solved", "solved", "plateau"], ["local_minimum", "solved", None]], lr=1.0)
+    row = basins_table([one]).iloc[0].to_dict()
+    assert row == {
+        **row,
+        "lr": 1.0,
+        "seed": 0,
+        "axis_x": "W1[0,0]",
+        "axis_y": "random",
+        "x_low": 0.5,
+        "x_high": 2.5,
+        "y_low": -1.0,
+        "y_high": 0.0,
+        "base_x": 0.5,
+        "base_y": -1.0,
+        "points_x": 3,
+        "points_y": 2,
+        "runs": 5,
+        "solved": 0.6,
+        "share_plateau": 0.2,
+        "share_local_minimum": 0.2,
+        "share_diverged": 0.0,
+        "box_sizes": "",
+    }
+    assert math.isnan(row["dimension"]) and "share_solved" not in row
+    assert basins_table([]).empty
+
+
+def test_the_maps_headline_names_the_most_and_the_least() -> None:
+    from xorlab.analysis.basins import basins_table, maps_headline
+
+    maps = [
+        _hand_map([["solved", "plateau"], ["solved", "solved"]], lr=0.5),
+        _hand_map([["solved", "plateau"], ["plateau", "plateau"]], lr=2.0),
+        _hand_map([["solved", "solved"], ["solved", "plateau"]], lr=8.0),
+    ]
+    table = basins_table(maps)
+    assert maps_headline(table, ["lr"]) == (
+        "Of 3 maps of 2 x 2 starting points (W1[0,0] 0.5 to 1.5, random -1 to 0), the most "
+        "learns XOR from 75% of its starting points (lr 0.5), the least from 25% (lr 2)."
+    )
+    assert maps_headline(table.head(1), ["lr"]) == (
+        "75% of this slice learns XOR (too few points per axis to measure its boundary: 32 or "
+        "more needed). Map of 2 x 2 starting points (W1[0,0] 0.5 to 1.5, random -1 to 0)."
+    )
+    two_seeds = table.assign(seed=[0, 1, 2])
+    assert "(lr 0.5, seed 0)" in maps_headline(two_seeds, ["lr"])
+
+
+@pytest.mark.parametrize(
+    ("share", "text"), [(0.0, "0%"), (0.004, "<1%"), (0.01, "1%"), (0.995, ">99%"), (1.0, "100%")]
+)
+def test_shares_are_never_rounded_to_all_or_none(share: float, text: str) -> None:
+    row = {"solved": share, "dimension": math.nan, "dimension_low": math.nan}
+    assert basins_sentence({**row, "dimension_high": math.nan}).startswith(f"{text} of this slice")
