@@ -547,12 +547,15 @@ def test_the_maps_headline_names_the_most_and_the_least() -> None:
         "75% of this slice learns XOR (too few points per axis to measure its boundary: 32 or "
         "more needed). Map of 2 x 2 starting points (W1[0,0] 0.5 to 1.5, random -1 to 0)."
     )
-    two_seeds = table.assign(seed=[0, 1, 2])
-    assert "(lr 0.5, seed 0)" in maps_headline(two_seeds, ["lr"])
+    three_seeds = table.assign(seed=[0, 1, 2])
+    assert "(lr 0.5, seed 0)" in maps_headline(three_seeds, ["lr"])
+    two_seeds = table.assign(seed=[0, 1, 1])
+    assert "(lr 2, seed 1)." in maps_headline(two_seeds, ["lr"])
 
 
 @pytest.mark.parametrize(
-    ("share", "text"), [(0.0, "0%"), (0.004, "<1%"), (0.01, "1%"), (0.995, ">99%"), (1.0, "100%")]
+    ("share", "text"),
+    [(0.0, "0%"), (0.004, "<1%"), (0.01, "1%"), (0.99, "99%"), (0.995, ">99%"), (1.0, "100%")],
 )
 def test_shares_are_never_rounded_to_all_or_none(share: float, text: str) -> None:
     row = {"solved": share, "dimension": math.nan, "dimension_low": math.nan}
