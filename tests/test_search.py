@@ -176,3 +176,46 @@ def test_random_search_deduplicates_on_the_settings_that_apply() -> None:
     assert len(ids) == len(set(ids)) == len(search)
     gd = [c for c in search if c.optimizer == "gd"]
     assert len(gd) == 2 and all(c.momentum is None for c in gd)  # one configuration x 2 seeds
+
+
+def test_run_ids_of_a_table_are_the_runs_own_and_none_for_impossible_rows() -> None:
+    """The store checks every shard row against `run_ids_of` (the run_id of its own columns):
+    it must equal `RunConfig.run_id` for every kind of run (settings that do not apply, settings
+    of 0.2 at and away from their defaults, points of a map), and be None for a row no run has."""
+    from xorlab.search.spec import parse_spec
+    from xorlab.training.config import COORDINATES, SETTING_NAMES, RunConfig, run_ids_of
+
+    grid = parse_spec(
+        {
+            "sweep": {"name": "g", "seeds": 2},
+            "params": {"optimizer": ["gd", "momentum", "adam"], "init": ["normal", "xavier"]},
+            "train": {"data": "truth_table", "epochs": 5},
+        },
+        Path("<dict>"),
+    ).space()
+    basins = parse_spec(
+        {
+            "sweep": {"name": "b", "method": "basins", "seeds": [3]},
+            "basins": {"x": "W1[0,1]", "y": "random", "span": [-1, 2], "points": 3},
+            "train": {"init_bias": "same"},
+        },
+        Path("<dict>"),
+    ).space()
+    configs = [*grid, *basins, RunConfig(seed=7, hidden=3, samples=12)]
+    names = ("seed", *SETTING_NAMES, *COORDINATES)
+    columns = {name: [getattr(c, name) for c in configs] for name in names}
+    assert run_ids_of(columns) == [c.run_id for c in configs]
+    without_points = {k: v for k, v in columns.items() if k not in COORDINATES}
+    assert run_ids_of(without_points)[: len(grid)] == [c.run_id for c in grid]  # 0.3's shards
+    bad = {name: [values[0]] * 7 for name, values in columns.items()}
+    bad["momentum"][0] = 0.5  # optimizer gd: momentum does not apply
+    bad["init_scale"][1] = None  # init normal: init_scale applies
+    bad["seed"][2] = 1.0  # not an integer
+    bad["axis_x"][3], bad["offset_x"][3] = "W1[0,0]", 0.5  # half a point
+    bad["axis_x"][4], bad["offset_x"][4], bad["axis_y"][4], bad["offset_y"][4] = (
+        "W1[0,0]", float("nan"), "b2", 0.0
+    )  # fmt: skip
+    bad["axis_x"][5], bad["offset_x"][5], bad["axis_y"][5], bad["offset_y"][5] = (
+        "W1[0,0]", 1, "b2", 0.0
+    )  # fmt: skip
+    assert run_ids_of(bad) == [None] * 6 + [configs[0].run_id]
