@@ -560,3 +560,23 @@ def test_the_maps_headline_names_the_most_and_the_least() -> None:
 def test_shares_are_never_rounded_to_all_or_none(share: float, text: str) -> None:
     row = {"solved": share, "dimension": math.nan, "dimension_low": math.nan}
     assert basins_sentence({**row, "dimension_high": math.nan}).startswith(f"{text} of this slice")
+
+
+@pytest.mark.parametrize("span", ["[-1.0, 2.0]", "[[-1.0, 2.0], [0.5, 0.75]]"])
+def test_a_maps_spec_round_trips_through_spec_toml(tmp_path: Path, span: str) -> None:
+    """spec.toml holds the resolved spec: read again, it gives the same map (one span for both
+    axes stays one; two stay two), so the folder's figures find the map's grid."""
+    spec = load_spec(write(tmp_path, ISSUE_SPEC.replace("span = [-4.0, 4.0]", f"span = {span}")))
+    assert spec_text(spec).count("span = ") == 1
+    assert f"span = {span}" in spec_text(spec)
+    again = load_spec(write(tmp_path, spec_text(spec), "again.toml"))
+    assert again.map == spec.map and again.to_dict() == spec.to_dict()
+
+
+def test_a_maps_runs_are_indexed_like_any_sequence(tmp_path: Path) -> None:
+    space = load_spec(write(tmp_path, small(points=3))).space()
+    assert len(space) == 18 and space[-18].run_id == space[0].run_id
+    assert space[-1].run_id == list(space)[-1].run_id
+    for index in (18, -19):
+        with pytest.raises(IndexError):
+            space[index]
