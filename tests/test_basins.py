@@ -580,3 +580,22 @@ def test_a_maps_runs_are_indexed_like_any_sequence(tmp_path: Path) -> None:
     for index in (18, -19):
         with pytest.raises(IndexError):
             space[index]
+
+
+@pytest.mark.parametrize(("side", "measured"), [(31, False), (32, True), (63, True)])
+def test_a_dimension_needs_four_box_sizes(side: int, measured: bool) -> None:
+    """32 points per axis give boxes of 1, 2, 4 and 8 (up to a quarter of the side): the fewest
+    the report measures a boundary with."""
+    rows, columns = np.mgrid[0:side, 0:side]
+    dimension, low, high, sizes = boundary_dimension(rows + columns > side)
+    assert (sizes == [1, 2, 4, 8][: len(sizes)] and len(sizes) == 4) == measured
+    assert math.isnan(dimension) != measured
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [("W1[ 1 , 0 ]", "W1[1,0]"), ("b1[01]", "b1[1]"), ("W2[0]", "W2[0]"), ("b2", "b2"),
+     ("b2[0]", "b2"), ("random", "random")],
+)  # fmt: skip
+def test_an_axis_is_written_one_way(name: str, written: str) -> None:
+    assert start.canonical(name) == written
