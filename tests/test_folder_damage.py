@@ -495,3 +495,76 @@ def test_a_figure_that_cannot_be_written_is_exit_2_naming_the_file(clean: Path, 
     result = run_cli("xorlab.plot", str(folder))
     assert result.returncode == 2, result.stderr
     one_line_naming(result.stderr, blocked)
+
+
+def _valid_shard(tmp_path: Path, runs: int = 3):
+    """A shard's table of `runs` real runs, and a path named as holding them."""
+    from xorlab.storage.store import _results_tables
+    from xorlab.training.config import RunConfig
+    from xorlab.training.engine import train_batch
+
+    results = train_batch([RunConfig(seed=s, epochs=20, data="truth_table") for s in range(runs)])
+    return _results_tables(results)[0], tmp_path / f"000000-{runs}.parquet"
+
+
+def test_every_kind_of_untrustworthy_shard_is_named() -> None:
+    """Each reason the store drops a shard, as the message says it (the schema of 0.4 and of 0.3
+    are accepted as they are; a shard with some of the map columns but not all is not)."""
+    import pyarrow as pa
+
+    from xorlab.storage.store import RUN_SCHEMA_0_3, _shard_problem
+
+    table, path = _valid_shard(Path("/nonexistent"))
+    assert _shard_problem(path, table) is None
+    old = table.select(RUN_SCHEMA_0_3.names)
+    assert _shard_problem(path, old) is None  # a shard of 0.3
+    cases = {
+        "no column 'hidden'": table.drop_columns(["hidden"]),
+        "no column 'lr'": old.drop_columns(["lr"]),
+        "no column 'offset_x'": old.append_column("axis_x", table["axis_x"]),
+        "an unknown column 'colour'": table.append_column("colour", table["run_id"]),
+        "column 'lr' holds string, not double": table.set_column(
+            table.schema.get_field_index("lr"), "lr", pa.array(["0.1"] * 3)
+        ),
+        "holds 3 runs, its name says 4": None,
+        "a run without a run_id": table.set_column(
+            0, "run_id", pa.array([None, "a", "b"], pa.string())
+        ),
+        "status 'lost' is not one of ok, diverged, failed": table.set_column(
+            table.schema.get_field_index("status"), "status", pa.array(["ok", "lost", "zz"])
+        ),
+        "row 1: run_id": table.set_column(
+            table.schema.get_field_index("seed"), "seed", pa.array([0, 5, 2], pa.int64())
+        ),
+    }
+    for words, broken in cases.items():
+        if broken is None:
+            problem = _shard_problem(path.with_name("000000-4.parquet"), table)
+        else:
+            problem = _shard_problem(path, broken)
+        assert problem is not None and problem.startswith(words), (words, problem)
+
+
+def test_the_store_keeps_each_runs_curve_as_trained(tmp_path: Path) -> None:
+    """Every logged point of every run, in its own column (epoch, loss, accuracy), read back
+    equal to the curve the trainer returned; a failed run stores none."""
+    import pyarrow.parquet as pq
+
+    from xorlab.storage.store import RunStore
+    from xorlab.training.config import RunConfig
+    from xorlab.training.engine import train_batch
+
+    configs = [RunConfig(seed=s, epochs=23, log_every=5, data="truth_table") for s in range(3)]
+    results = train_batch(configs)
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(results)
+    curves = pq.read_table(tmp_path / "curves.parquet").to_pandas()
+    assert list(curves.columns) == ["run_id", "epoch", "loss", "accuracy"]
+    for result in results:
+        mine = curves[curves["run_id"] == result.run_id]
+        np.testing.assert_array_equal(mine["epoch"], result.curve_epoch)
+        np.testing.assert_array_equal(mine["loss"], result.curve_loss)
+        np.testing.assert_array_equal(mine["accuracy"], result.curve_accuracy)
+    assert list(curves["epoch"].head(6)) == [0, 5, 10, 15, 20, 23]
+    assert store.open()  # and the store accepts what it wrote
