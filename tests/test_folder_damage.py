@@ -568,3 +568,32 @@ def test_the_store_keeps_each_runs_curve_as_trained(tmp_path: Path) -> None:
         np.testing.assert_array_equal(mine["accuracy"], result.curve_accuracy)
     assert list(curves["epoch"].head(6)) == [0, 5, 10, 15, 20, 23]
     assert store.open()  # and the store accepts what it wrote
+
+
+def test_a_loss_near_the_largest_float_is_drawn_and_a_figure_failing_as_it_saves_is_reported(
+    tmp_path: Path,
+) -> None:
+    """A flipped byte in a curves file made a loss of ~1e308: the log axis's next tick is inf
+    and labelling it raised while the figure was saved, which stopped `plot` with a traceback.
+    Such a tick is left unlabelled, and a figure that fails while saving is reported like one
+    that fails while drawing (the other figures and the tables are written)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from xorlab.visualization.drawing import write_figures
+    from xorlab.visualization.style import log_scale
+
+    figure = Figure()
+    ax = figure.subplots()
+    ax.plot([0, 1, 2], [1e-3, 1e307, 1.7e308])
+    log_scale(ax)
+    figure.savefig(io.BytesIO(), format="png")
+
+    def fails_when_saved() -> Figure:
+        broken = Figure()
+        broken.subplots().xaxis.set_major_formatter(lambda x, pos: 1 / 0)
+        return broken
+
+    written = write_figures(tmp_path, {"broken.png": fails_when_saved, "fine.png": Figure})
+    assert written == [tmp_path / "fine.png"] and not (tmp_path / "broken.png").exists()

@@ -37,6 +37,8 @@ def _draw_and_save(path: Path, make: FigureMaker) -> Path | str:
     except (OSError, ResultsError) as error:  # the disk or the folder, not the figure
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return WriteFailure(str(path), reason.removeprefix(f"cannot write {path}: "))
+    except Exception as error:  # matplotlib renders while saving: the figure, not the disk
+        return f"could not draw {path.name}: {type(error).__name__}: {error}"
     return path
 
 

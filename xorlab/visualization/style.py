@@ -59,6 +59,8 @@ class _PlainLogFormatter(LogFormatter):
     less than a decade or two), each labelled by `decade_label`."""
 
     def __call__(self, x: float, pos: object = None) -> str:
+        if not np.isfinite(x):  # a tick past 1e308 (a loss near the largest float)
+            return ""
         return decade_label(x) if super().__call__(x, pos) else ""
 
 
