@@ -129,7 +129,11 @@ def misname_shard(folder, outside, draw):
 
 def _rewrite(folder: Path, draw, change) -> None:
     shard = _shard(folder, draw)
-    pq.write_table(change(pq.read_table(shard)), shard, write_page_checksum=True)
+    try:
+        table = pq.read_table(shard)
+    except (OSError, pa.ArrowException):  # damaged already (truncated, say): left as it is
+        return
+    pq.write_table(change(table), shard, write_page_checksum=True)
 
 
 def drop_column(folder, outside, draw):
