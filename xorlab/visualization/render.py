@@ -291,8 +291,8 @@ def maps_of(runs: pd.DataFrame, spec: dict, summary: pd.DataFrame) -> list:
 def _grid(spec: dict) -> tuple | None:
     """The offsets along x and y of the spec's [basins] table, or None (no such table, or one
     this release cannot read: then the maps show the offsets of their runs)."""
+    from xorlab.search.maps import MAX_POINTS
     from xorlab.search.spaces import Map
-    from xorlab.search.spec import MAX_POINTS
 
     table = spec.get("basins")
     try:
