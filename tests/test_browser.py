@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import PIL.Image
 import pytest
 
 from xorlab.cli import sweep
@@ -72,6 +73,7 @@ def open_page(browser, page: Path, width: int, height: int = 900) -> None:
 @pytest.mark.parametrize("name", list(SPECS))
 def test_the_report_opens_without_errors_and_answers_first(browser, reports, name) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     open_page(browser, reports[name], 1400)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -94,6 +96,16 @@ def test_the_report_opens_without_errors_and_answers_first(browser, reports, nam
         and browser.execute_script("return arguments[0].getBoundingClientRect().top", key[0]) < 900
     )  # the key figure starts on the first screen
     assert browser.execute_script("return arguments[0].naturalWidth", key[0]) > 0  # it loaded
+    browser.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return [...document.images].every(i => i.complete)")
+    )
+    for image in browser.find_elements(By.CSS_SELECTOR, "figure img"):  # sharp: 2 pixels a px
+        source, shown = browser.execute_script(
+            "return [arguments[0].currentSrc, arguments[0].clientWidth]", image
+        )
+        with PIL.Image.open(reports[name].parent / source.split(f"/{name}/", 1)[1]) as png:
+            assert png.width >= 2 * shown, (source, png.width, shown)
 
 
 def test_sorting_a_column_reorders_the_table(browser, reports) -> None:
@@ -158,10 +170,14 @@ def test_a_phone_lays_the_page_out_at_its_own_width(reports) -> None:
 @pytest.mark.parametrize("name", list(SPECS))
 def test_the_explorer_draws_filters_and_gives_replay_commands(browser, reports, name) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     explorer = reports[name].parent / "explorer.html"
     open_page(browser, explorer, 1400)
+    # plotly.js is unpacked after the page loads: the plots are drawn when the body says so
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.body.dataset.ready")
+    )
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
     lines = browser.execute_script(
@@ -183,3 +199,28 @@ def test_the_explorer_draws_filters_and_gives_replay_commands(browser, reports, 
     )
     command = browser.find_element(By.ID, "replay").text
     assert command.startswith("python -m xorlab.replay ") and len(command.split()[-1]) == 12
+
+
+def test_the_explorer_works_from_a_copied_folder_and_says_when_plotly_is_missing(
+    browser, reports, tmp_path
+) -> None:
+    """Everything the explorer needs is in its folder: a copy elsewhere draws; without
+    plotly.gz.js beside it, the page says which file is missing instead of staying blank."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    copy = shutil.copytree(reports["grid"].parent, tmp_path / "copied grid")
+    open_page(browser, copy / "explorer.html", 1400)
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.body.dataset.ready")
+    )
+    assert browser.execute_script("return document.getElementById('heatmap').data[0].z.length")
+    (copy / "plotly.gz.js").unlink()
+    open_page(browser, copy / "explorer.html", 1400)
+    WebDriverWait(browser, 30).until(
+        lambda b: (
+            "Cannot draw"
+            in b.execute_script("return document.getElementById('heatmap').textContent")
+        )
+    )
+    text = browser.execute_script("return document.getElementById('heatmap').textContent")
+    assert text == "Cannot draw: plotly.gz.js is missing beside this page"

@@ -69,7 +69,7 @@ def test_random_search_gets_a_scatter_per_sampled_setting(sweeps: Path) -> None:
 def test_report_references_only_files_that_exist(sweeps: Path) -> None:
     for name in ("long", "rand"):
         page = (sweeps / name / "report.html").read_text()
-        references = re.findall(r'(?:src|href)="([^"#]+)"', page)
+        references = re.findall(r'(?:src|srcset|href)="([^"# ]+)', page)
         assert references, "the report shows the figures"
         for reference in references:
             assert not reference.startswith(("http:", "https:", "/")), reference
@@ -369,6 +369,30 @@ def test_legends_sit_outside_the_data_and_facets_are_labelled_once(tmp_path: Pat
     assert sorted(margins) == ["optimizer = adam", "optimizer = gd"]
 
 
+def test_the_explorer_s_plotly_unpacks_to_plotly_js_and_is_written_once(sweeps: Path) -> None:
+    """plotly.gz.js holds plotly.js byte for byte (gzip inside base64); `plot` keeps it when
+    it holds this version, writes it again when damaged, and removes the plotly.min.js an
+    earlier 0.4.dev wrote beside the explorer."""
+    import base64
+    import gzip
+
+    import plotly.offline
+
+    folder = sweeps / "long"
+    script = (folder / "plotly.gz.js").read_text()
+    packed = re.search(r'atob\("([A-Za-z0-9+/=]+)"\)', script).group(1)
+    assert gzip.decompress(base64.b64decode(packed)) == plotly.offline.get_plotlyjs().encode()
+    assert (folder / "plotly.gz.js").stat().st_size < 2.2e6
+    (folder / "plotly.min.js").write_text("old")
+    before = (folder / "plotly.gz.js").stat().st_mtime_ns
+    assert run_cli("xorlab.plot", str(folder)).returncode == 0
+    assert (folder / "plotly.gz.js").stat().st_mtime_ns == before  # this version: kept
+    assert not (folder / "plotly.min.js").exists()
+    (folder / "plotly.gz.js").write_text(script[: len(script) // 2])  # torn
+    assert run_cli("xorlab.plot", str(folder)).returncode == 0
+    assert (folder / "plotly.gz.js").read_text() == script
+
+
 def test_replay_commands_in_the_pages_survive_odd_folder_names() -> None:
     """A folder with a space and '</script>' in its path: the command is quoted for a shell
     and cannot end the explorer's script."""
@@ -395,13 +419,13 @@ def test_replay_commands_in_the_pages_survive_odd_folder_names() -> None:
 
 @pytest.mark.parametrize("panels_wide", [1, 3, 8, 24])
 def test_text_stays_readable_at_the_size_the_report_shows_a_figure(panels_wide: int) -> None:
-    """The report shows an image at most 1370 px wide: the smallest text of a heatmap with
-    many panel columns must still be at least MIN_TEXT_PX there (a 6-column heatmap was 31
-    inches wide, its 7 pt cell labels 4 px on the page)."""
+    """The report shows an image at 1/DENSITY of its pixels, at most 1370 px wide: the
+    smallest text of a heatmap with many panel columns must still be at least MIN_TEXT_PX
+    there (a 6-column heatmap was 31 inches wide, its 7 pt cell labels 4 px on the page)."""
     import matplotlib.text
 
     from xorlab.visualization.heatmap import heatmap_data, heatmap_figure, heatmap_layout
-    from xorlab.visualization.style import DPI, MIN_TEXT_PX
+    from xorlab.visualization.style import DENSITY, DPI, MIN_TEXT_PX
 
     rows = [
         {"hidden": h, "lr": lr, "init": f"i{p}", "seed": 0, "status": "ok", "solved": True}
@@ -413,7 +437,7 @@ def test_text_stays_readable_at_the_size_the_report_shows_a_figure(panels_wide: 
     settings = ["hidden", "lr", "init"] if panels_wide > 1 else ["hidden", "lr"]
     layout = heatmap_layout(runs, settings)
     figure = heatmap_figure(heatmap_data(runs, layout), layout)
-    width = figure.get_size_inches()[0] * DPI
+    width = figure.get_size_inches()[0] * DPI / DENSITY
     shown = min(1.0, 1370 / width)
     sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text) if t.get_text().strip()]
-    assert min(sizes) * DPI / 72 * shown >= MIN_TEXT_PX
+    assert min(sizes) * DPI / DENSITY / 72 * shown >= MIN_TEXT_PX

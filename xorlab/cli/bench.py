@@ -170,6 +170,11 @@ def build_parser() -> Parser:
         help="instead: what maps of starting points cost, 201 x 201 and 1001 x 1001 (minutes)",
     )
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="instead: what the 60k sweep's report and explorer cost, against 0.3 (minutes)",
+    )
+    parser.add_argument(
         "--scale-specs",
         type=Path,
         nargs=2,
@@ -190,6 +195,11 @@ def _bench(args) -> int:
         load_spec(spec)
     if args.scale:
         scale_benchmark(*args.scale_specs, args.n_jobs, args.out)
+        return EXIT_OK
+    if args.report:
+        from xorlab.cli.report_bench import report_benchmark
+
+        report_benchmark(args.n_jobs, args.repeat, args.out)
         return EXIT_OK
     if args.basins:
         from xorlab.cli.basins_bench import basins_benchmark

@@ -47,16 +47,27 @@ def _tree_memory(pid: int) -> tuple[int, int, int]:
 
 
 def run_sweep_process(
-    spec: Path, out: Path, *extra: str, kill_when: Callable[[], bool] | None = None
+    spec: Path,
+    out: Path,
+    *extra: str,
+    kill_when: Callable[[], bool] | None = None,
+    code: Path | None = None,
 ) -> dict[str, Any]:
     """Run the real sweep command in its own process group, sampling the memory of its process
-    tree; with `kill_when`, SIGKILL the whole group as soon as it returns true. Returns wall
-    seconds, the exit time (time.time()), the peak (RSS, PSS, RSS of the sweep process alone), stdout, stderr and exit code."""
+    tree; with `kill_when`, SIGKILL the whole group as soon as it returns true; with `code`, the
+    xorlab package in that folder (another release) instead of this one. Returns wall seconds,
+    the exit time (time.time()), the peak (RSS, PSS, RSS of the sweep process alone), stdout,
+    stderr and exit code."""
     command = [sys.executable, "-m", "xorlab.sweep", str(spec), "--out", str(out), *extra]
     peak = (0, 0, 0)
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=code,  # `python -m` puts the working folder first on the path
     )
 
     def watch() -> None:
@@ -90,10 +101,10 @@ def failed_sweep(spec: Path, run: dict[str, Any]) -> XorlabError:
     return XorlabError(f"the benchmark sweep {spec} failed: {last}")
 
 
-def measured_sweep(spec: Path, out: Path, *extra: str) -> dict[str, Any]:
+def measured_sweep(spec: Path, out: Path, *extra: str, code: Path | None = None) -> dict[str, Any]:
     """`run_sweep_process` of a sweep that must succeed: its measures, or the error of a
     failed sweep."""
-    run = run_sweep_process(spec, out, *extra)
+    run = run_sweep_process(spec, out, *extra, code=code)
     if run["returncode"] != 0:
         raise failed_sweep(spec, run)
     return run

@@ -62,12 +62,15 @@ def _meta(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def sweep_and_tail(path: Path, parent: Path, *extra: str) -> tuple[Any, Path, dict, float]:
-    """Run a sweep that must succeed into `parent`: its spec, folder, measures (see
-    `run_sweep_process`) and the time from its last run stored to its exit."""
+def sweep_and_tail(
+    path: Path, parent: Path, *extra: str, code: Path | None = None
+) -> tuple[Any, Path, dict, float]:
+    """Run a sweep that must succeed into `parent` (with the xorlab of `code`, if given): its
+    spec, folder, measures (see `run_sweep_process`) and the time from its last run stored to
+    its exit."""
     spec = load_spec(path)
     folder = parent / spec.name
-    run = measured_sweep(path, parent, *extra)
+    run = measured_sweep(path, parent, *extra, code=code)
     return spec, folder, run, run["exited"] - last_stored(folder)
 
 

@@ -211,7 +211,7 @@ def _sweep_in_folder(
         if on_start:
             on_start(len(run_ids), len(todo))
         # The main process mostly waits while workers train: import the table and figure
-        # libraries meanwhile, so writing the outputs starts at once.
+        # libraries and compress plotly.js meanwhile, so writing the outputs starts at once.
         preload = threading.Thread(target=_import_output_modules, daemon=True)
         preload.start()
         # a sweep of nothing but new runs keeps what it stored: its tables are built from that
@@ -277,6 +277,7 @@ OUTPUTS = (
     "summary.csv",
     "report.html",
     "explorer.html",
+    "plotly.gz.js",
     "plotly.min.js",
 )
 
@@ -320,6 +321,9 @@ def _with_csv_lines(lines: dict[str, str] | None, shard) -> dict[str, str] | Non
 
 def _import_output_modules() -> None:
     import xorlab.visualization.render  # noqa: F401  (pandas, matplotlib)
+    from xorlab.visualization.explorer import packed_plotly
+
+    packed_plotly()  # compressed once, kept for the explorer
 
 
 def write_outputs(

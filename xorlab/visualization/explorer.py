@@ -7,13 +7,22 @@ run's replay command; and parallel coordinates of every configuration whose axes
 brushed. It works offline and from a copied folder: the data is in the page (one record per
 configuration, the best MAX_CONFIGURATIONS at most, so the page stays small for a
 million-run sweep), and plotly.js is written beside it (`PLOTLY_JS`), never fetched.
+
+plotly.js is 4.8 MB; beside the page it is gzip-compressed inside a script (2.0 MB with its
+base64) that unpacks it with the browser's own DecompressionStream: a browser cannot read a
+compressed file from disk (file:// pages fetch nothing), and Plotly's partial bundles, which
+are smaller, hold either the heatmap or the parallel coordinates, not both.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import json
 import shlex
+import threading
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +33,8 @@ from xorlab.storage.folder import write_with
 from xorlab.training.config import format_value
 
 EXPLORER = "explorer.html"
-PLOTLY_JS = "plotly.min.js"
+PLOTLY_JS = "plotly.gz.js"
+OLD_PLOTLY_JS = "plotly.min.js"  # plotly.js as it is, beside the explorers of 0.4.dev
 MAX_CONFIGURATIONS = 20_000
 
 
@@ -98,7 +108,15 @@ body {{ font-family: system-ui, sans-serif; margin: 1em auto; max-width: 1400px;
 <script>
 const DATA = {payload};
 const REPLAY = {replay};
+(typeof plotlyLoaded === "undefined"
+  ? Promise.reject(new Error("{PLOTLY_JS} is missing beside this page"))
+  : plotlyLoaded).then(() => {{
 {EXPLORER_SCRIPT}
+document.body.dataset.ready = "true";
+}}).catch(error => {{
+  document.getElementById("heatmap").textContent = "Cannot draw: " + error.message;
+  throw error;
+}});
 </script>
 </body></html>
 """
@@ -205,6 +223,79 @@ if (heatmap.on) heatmap.on("plotly_click", event => {
 """
 
 
+def plotly_script(library: bytes, version: str) -> bytes:
+    """A script that defines `plotlyLoaded`, a promise of plotly.js (`library`, gzip-compressed
+    and base64-encoded inside it) unpacked and run. Its first line names the version and the
+    length of the rest (a torn or other file is written again)."""
+    packed = base64.b64encode(zlib.compress(library, 6, wbits=31)).decode()  # 31: gzip
+    body = (
+        "const plotlyLoaded = (async () => {\n"
+        f'  const packed = Uint8Array.from(atob("{packed}"), c => c.charCodeAt(0));\n'
+        "  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));\n"
+        "  const script = document.createElement('script');\n"
+        "  script.textContent = await new Response(stream).text();\n"
+        "  document.head.appendChild(script);\n"
+        "})();\n"
+    ).encode()
+    return _plotly_header(version, len(body)) + body
+
+
+def _plotly_header(version: str, length: int) -> bytes:
+    return f"/* plotly.js {version} (MIT license), gzip and base64; {length} bytes follow */\n".encode()
+
+
+def _holds_plotly(path: Path, version: str) -> bool:
+    """Whether `path` is the whole plotly_script of this version."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(200)
+        length = int(first.rsplit(b";", 1)[1].split()[0])
+        size = path.stat().st_size
+    except (OSError, IndexError, ValueError):
+        return False
+    return first == _plotly_header(version, length) and size == len(first) + length
+
+
+@functools.cache
+def packed_plotly() -> tuple[str, bytes]:
+    """The installed plotly.js's version and its `plotly_script` (compressed once a process:
+    a sweep does it while its workers train)."""
+    import plotly
+    import plotly.offline
+
+    library = plotly.offline.get_plotlyjs().encode()
+    return plotly.__version__, plotly_script(library, plotly.__version__)
+
+
+class PlotlyWriter:
+    """Writes the compressed plotly.js beside an explorer in a thread (zlib runs without the
+    GIL: the sweep's end does its other work meanwhile); nothing if the folder holds this
+    version already."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / PLOTLY_JS
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        try:
+            import plotly
+
+            if not _holds_plotly(self.path, plotly.__version__):
+                script = packed_plotly()[1]
+                write_with(self.path, lambda f: f.write(script))
+        except BaseException as error:  # raised in the thread that waits for it
+            self.error = error
+
+    def written(self) -> Path:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        (self.path.parent / OLD_PLOTLY_JS).unlink(missing_ok=True)
+        return self.path
+
+
 def write_explorer(
     folder: Path,
     name: str,
@@ -212,15 +303,12 @@ def write_explorer(
     settings: Sequence[str],
     worst: Sequence[str] | None,
     axes: tuple[str, str] | None,
+    plotly_writer: PlotlyWriter | None = None,
 ) -> list[Path]:
-    """explorer.html and, if missing or another version, plotly.min.js beside it."""
-    import plotly.offline
-
-    library = plotly.offline.get_plotlyjs()
-    js = folder / PLOTLY_JS
-    if not js.is_file() or js.stat().st_size != len(library.encode()):
-        write_with(js, lambda f: f.write(library.encode()))
+    """explorer.html and, if missing or another version, plotly.js beside it (by
+    `plotly_writer` if one is writing it already)."""
+    writer = plotly_writer or PlotlyWriter(folder)
     data = explorer_data(summary, settings, worst, axes)
     page = explorer_html(name, folder, data)
     write_with(folder / EXPLORER, lambda f: f.write(page.encode()))
-    return [folder / EXPLORER, js]
+    return [folder / EXPLORER, writer.written()]

@@ -35,7 +35,7 @@ from xorlab.visualization.curves import (
     seeds_figure,
 )
 from xorlab.visualization.drawing import FigureHelper, FigureMaker, write_figures
-from xorlab.visualization.explorer import MAX_CONFIGURATIONS, write_explorer
+from xorlab.visualization.explorer import MAX_CONFIGURATIONS, PlotlyWriter, write_explorer
 from xorlab.visualization.heatmap import heatmap_axes, heatmap_data, heatmap_figure, heatmap_layout
 from xorlab.visualization.importance_plot import importance_figure
 from xorlab.visualization.outcomes import outcome_figure, outcome_shares
@@ -134,7 +134,27 @@ def render(
     `meanwhile` (if given) is called in any case, before drawing. With `fork` (where the
     platform forks), a forked helper draws the `HELPER_FIGURES` from the start, while this
     process computes the importance tables, calls `meanwhile`, draws the rest and writes the
-    report."""
+    report.
+
+    BLAS runs on one thread meanwhile: its matrices here are small, and its threads would
+    wait for the core the helper uses (the importance fits took 10x longer at 60,000 runs);
+    the numbers are then the same whoever calls this, the sweep or `plot`."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _render(folder, runs, summary, curves_of, spec, figures, meanwhile, fork)
+
+
+def _render(
+    folder: Path,
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    curves_of: CurvesOf,
+    spec: dict,
+    figures: bool,
+    meanwhile: Callable[[], None] | None,
+    fork: bool,
+) -> list[Path]:
     figures_folder = folder / "figures"
     if figures_folder.exists() and not figures_folder.is_dir():
         raise ResultsError(f"{figures_folder} is a file; the figures need that name for a folder")
@@ -143,6 +163,9 @@ def render(
     early = figure_makers(runs, summary, curves_of, spec, early=True, maps=maps) if drawing else {}
     forked = {k: v for k, v in early.items() if k in HELPER_FIGURES} if fork else {}
     helper = FigureHelper.start(figures_folder, forked)
+    # plotly.js compressed in a thread meanwhile (started after the fork: the helper gets no
+    # copy of a thread's locks)
+    plotly = PlotlyWriter(folder) if len(summary) else None
     try:
         written: list[Path] = []
         swept, sampled = _swept(spec, summary), _sampled(spec)
@@ -165,7 +188,7 @@ def render(
         # the explorer and the page, while the helper draws (the page again only if one of
         # its figures failed); each configuration's worst run found once, for both
         worst = _worst(summary, runs)
-        written += _explorer(folder, summary, spec, worst)
+        written += _explorer(folder, summary, spec, worst, plotly)
         promised = [figures_folder / name for name in forked] if helper else []
         page = _page(folder, summary, spec, written + promised, runs, importance, worst, basins)
         if helper:
@@ -176,6 +199,8 @@ def render(
     finally:
         if helper:
             helper.stop()
+        if plotly:
+            plotly.thread.join()  # the folder is not left while it writes
     stale = [figures_folder / name for name in FIGURE_CAPTIONS]
     stale += figures_folder.glob("basins*-*.png") if figures_folder.is_dir() else []
     for path in stale:  # a figure of other data never stays beside these tables
@@ -196,16 +221,20 @@ def _worst(summary: pd.DataFrame, runs: pd.DataFrame) -> list[str] | None:
 
 
 def _explorer(
-    folder: Path, summary: pd.DataFrame, spec: dict, worst: list[str] | None
+    folder: Path,
+    summary: pd.DataFrame,
+    spec: dict,
+    worst: list[str] | None,
+    plotly: PlotlyWriter | None,
 ) -> list[Path]:
-    """explorer.html (and plotly.js beside it) for a sweep with finished runs."""
-    if not len(summary):
+    """explorer.html (and plotly.js beside it, by `plotly`) for a sweep with finished runs."""
+    if not len(summary) or plotly is None:
         return []
     settings = varying_settings(summary) or ["activation"]
     categorical = [s for s in settings if summary[s].nunique(dropna=False) <= MAX_CATEGORIES]
     axes = heatmap_axes(categorical, {s: summary[s].nunique(dropna=False) for s in categorical})
     name = str(spec.get("sweep", {}).get("name", folder.name))
-    return write_explorer(folder, name, summary, settings, worst, axes)
+    return write_explorer(folder, name, summary, settings, worst, axes, plotly)
 
 
 # Drawn by the forked helper: the figures that read curves or retrain runs (the slowest),
