@@ -24,6 +24,7 @@ SPECS = {
     "init_scale = 0.5\nepochs = 300\n",
     "allfail": '[sweep]\nname = "allfail"\nseeds = 3\n[params]\nhidden = [2, 4]\n'
     'lr = [0.001, 0.002]\n[train]\nactivation = "sigmoid"\nepochs = 100\n',
+    "one": '[sweep]\nname = "one"\nseeds = 5\n[train]\nhidden = 2\nlr = 1.0\nepochs = 300\n',
 }
 
 
@@ -85,6 +86,8 @@ def test_the_report_opens_without_errors_and_answers_first(browser, reports, nam
         assert "learns XOR from" in headline
     if name == "allfail":
         assert headline.startswith("No configuration solved XOR in 100 epochs")
+    if name == "one":
+        assert headline.startswith("The configuration ") or "1 configuration" in headline
     links = browser.find_elements(By.CSS_SELECTOR, "nav a")
     assert len(links) >= 4
     for link in links:  # every entry of the contents leads somewhere on the page
@@ -184,7 +187,7 @@ def test_the_explorer_draws_filters_and_gives_replay_commands(browser, reports, 
         "return document.getElementById('parallel').data[0].dimensions[0].values.length"
     )
     assert lines == len(pd.read_csv(reports[name].parent / "summary.csv"))  # one per configuration
-    if name in ("random", "basins"):  # fewer than two settings with few values: no heatmap
+    if name in ("random", "basins", "one"):  # fewer than two settings with few values: no heatmap
         return
     z = "return document.getElementById('heatmap').data[0].z"
     text = browser.execute_script("return document.getElementById('heatmap').data[0].text")
@@ -224,3 +227,29 @@ def test_the_explorer_works_from_a_copied_folder_and_says_when_plotly_is_missing
     )
     text = browser.execute_script("return document.getElementById('heatmap').textContent")
     assert text == "Cannot draw: plotly.gz.js is missing beside this page"
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_no_figure_draws_outside_its_canvas(reports, name) -> None:
+    """Every figure of every kind of sweep keeps its titles, labels, ticks and legends inside
+    the image (a one-row outcome figure cut its axis label, the importance figure its
+    longest effect name)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from xorlab.storage.loader import load
+    from xorlab.visualization.render import figure_makers
+    from xorlab.visualization.style import drawn
+
+    results = load(reports[name].parent)
+    makers = figure_makers(results.runs, results.summary, results.curves_of, results.spec)
+    assert makers
+    for figure_name, make in makers.items():
+        figure = drawn(make)
+        if figure is None:
+            continue
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        width, height = figure.get_size_inches()
+        box = figure.get_tightbbox(renderer)
+        inside = (box.x0, box.y0, width - box.x1, height - box.y1)
+        assert min(inside) > -0.01, (figure_name, inside)

@@ -372,7 +372,7 @@ def test_the_report_opens_with_what_matters_and_prints_integers(tmp_path: Path) 
     order = [
         '<p class="headline">',
         "<b>Which settings matter:</b>",
-        '<figure class="key"><img src="figures/solve_rate_heatmap.png"',
+        '<figure class="key"><a href="figures/solve_rate_heatmap.png"><img srcset=',
         "<nav><b>Contents</b>",
         '<h3 id="fig-importance">Which settings matter?</h3>',
         '<h2 id="summary">All configurations',

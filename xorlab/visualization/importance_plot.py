@@ -20,11 +20,12 @@ def importance_figure(effects: pd.DataFrame, marginals: pd.DataFrame) -> Figure 
     slice_rows = -(-len(settings) // SLICES_PER_ROW)
     bars = len(effects)
     top_height = 0.35 * bars + 1.0
-    figure = Figure(figsize=(max(8.0, 3.0 * columns), top_height + 2.9 * slice_rows + 0.6))
+    figure = Figure(
+        figsize=(max(8.0, 3.0 * columns), top_height + 2.9 * slice_rows + 0.6), layout="constrained"
+    )
     grid = figure.add_gridspec(
         1 + slice_rows, columns, height_ratios=[top_height] + [2.9] * slice_rows
     )
-    figure.subplots_adjust(left=0.2, right=0.97, top=0.93, bottom=0.1, hspace=0.45, wspace=0.3)
     ax = figure.add_subplot(grid[0, :])
     order = effects.iloc[::-1]
     for y, (_, row) in enumerate(order.iterrows()):

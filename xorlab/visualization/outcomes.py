@@ -35,7 +35,8 @@ def outcome_shares(runs: pd.DataFrame, settings: Sequence[str]) -> tuple[pd.Data
 def outcome_figure(shares: pd.DataFrame, keys: Sequence[str], pooled: Sequence[str] = ()) -> Figure:
     """Stacked horizontal bars: how the runs of each configuration group ended; `pooled`:
     the settings the groups pool over (named under the bars)."""
-    figure = Figure(figsize=(9, 1.2 + 0.28 * len(shares)))
+    # constrained layout: the legend above and the labels around get their room at any count
+    figure = Figure(figsize=(9, 2.0 + 0.28 * len(shares)), layout="constrained")
     ax = figure.subplots()
     outcomes = [c for c in shares.columns if c in OUTCOME_COLORS]
     left = np.zeros(len(shares))
@@ -58,5 +59,4 @@ def outcome_figure(shares: pd.DataFrame, keys: Sequence[str], pooled: Sequence[s
     ax.legend(
         ncols=min(len(outcomes), 5), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8
     )
-    figure.subplots_adjust(left=0.3, right=0.97, top=1 - 0.9 / figure.get_figheight())
     return figure

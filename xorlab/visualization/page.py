@@ -135,15 +135,17 @@ def report_html(
     sections = [(f"fig-{f.removesuffix('.png')}", _caption(f)[0], f) for f in figures]
     figure_html = "".join(
         f'<h3 id="{anchor}">{html.escape(question)}</h3>'
-        f'<figure><img {_image(f)} alt="{html.escape(question)}" loading="lazy">'
+        f'<figure><a href="figures/{html.escape(f)}">'
+        f'<img {_image(f)} alt="{html.escape(question)}" loading="lazy"></a>'
         f"<figcaption>{html.escape(_caption(f)[1])}</figcaption></figure>"
         for anchor, question, f in sections
         if f != key
     )
     key_html = (
-        f'<figure class="key"><img {_image(key)} '
-        f'alt="{html.escape(_caption(key)[0])}">'
-        f"<figcaption>{html.escape(_caption(key)[1])}</figcaption></figure>"
+        f'<figure class="key"><a href="figures/{html.escape(key)}"><img {_image(key)} '
+        f'alt="{html.escape(_caption(key)[0])}"></a>'
+        f"<figcaption>{html.escape(_caption(key)[1])} (Click a figure to see it at full "
+        "size.)</figcaption></figure>"
         if key
         else ""
     )

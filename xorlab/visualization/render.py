@@ -238,12 +238,12 @@ def _explorer(
 
 
 # Drawn by the forked helper: the figures that read curves or retrain runs (the slowest),
-# the outcomes and those of a random search; this process computes the importance tables,
+# the seeds and those of a random search; this process computes the importance tables,
 # writes the tables, draws the rest and the report meanwhile (about as long at 60,000 runs).
 HELPER_FIGURES = (
     "loss_curves.png",
     "decision_boundaries.png",
-    "outcomes.png",
+    "seeds.png",
     "settings_scatter.png",
     "parallel_coordinates.png",
 )
@@ -291,7 +291,6 @@ def figure_makers(
         settings = [s for s in varying_settings(summary) if s in swept] or swept
         makers |= figure_set(runs, curves_of, swept, sampled, log_scaled)
         makers["decision_boundaries.png"] = partial(_decision_figure, runs, summary, settings)
-        makers["outcomes.png"] = partial(_outcome_figure, runs, settings)
         if maps is None:
             maps = maps_of(runs, spec, summary)
         for name, (rows, part) in (basins_figure_names(len(maps)) if maps else {}).items():
@@ -306,6 +305,8 @@ def figure_makers(
         if layout is not None:
             makers["solve_rate_heatmap.png"] = partial(_heatmap_figure, runs, layout, shares)
         makers["importance.png"] = partial(importance_figure, *importance[:2])
+        settings = [s for s in varying_settings(summary) if s in swept] or swept
+        makers["outcomes.png"] = partial(_outcome_figure, runs, settings, importance[0])
     return makers
 
 
@@ -334,12 +335,14 @@ def _grid(spec: dict) -> tuple | None:
         return None
 
 
-def _outcome_figure(runs: pd.DataFrame, settings: list[str]):
-    """How the runs of each configuration group ended (None for a folder of 0.1: no outcomes)."""
+def _outcome_figure(runs: pd.DataFrame, settings: list[str], table: pd.DataFrame | None = None):
+    """How the runs of each configuration group ended (None for a folder of 0.1: no outcomes).
+    `table`: the importance table, if computed already."""
     if runs["outcome"].isna().all():
         return None
     # grouped by the most important settings first (with their interactions), activation first
-    table = effects(runs, swept_settings(runs, settings))
+    if table is None:
+        table = effects(runs, swept_settings(runs, settings))
     ranked = importance_order(table) if len(table) else []
     ordered = sorted(
         settings, key=lambda s: (s != "activation", ranked.index(s) if s in ranked else len(ranked))
