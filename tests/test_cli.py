@@ -169,6 +169,40 @@ def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> N
     assert (tmp_path / "tiny" / "runs.csv").is_file()
 
 
+def test_report_benchmark_measures_against_release_0_3(tmp_path: Path, tiny_spec: Path) -> None:
+    """`python -m xorlab.bench --report` on a tiny sweep: this code's tail against 0.3's (its
+    package unpacked from git), the report's size and its opening time in Chromium."""
+    import subprocess
+
+    result = run_cli(
+        "xorlab.bench",
+        "--report",
+        "--repeat",
+        "1",
+        "--scale-specs",
+        str(tiny_spec),
+        str(tiny_spec),
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"tail, this code +[\d.]+ s", out)
+    assert re.search(r"report to share +[\d.]+ MB +target < 5 MB", out)
+    assert re.search(r"explorer's plots drawn +[\d.]+ s +target < 3 s", out)
+    assert (tmp_path / "now" / "tiny" / "plotly.gz.js").is_file()
+    from xorlab.cli.report_bench import RELEASE_0_3, REPO
+
+    history = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", RELEASE_0_3]).returncode
+    if history != 0:  # a shallow clone, say: said, and no baseline
+        assert "no baseline" in out
+        return
+    for line in ("tail, 0.3", "grown by", "0.3's report.html load"):
+        assert re.search(rf"{line} +[-+\d.]+ s", out), (line, out)
+    assert (tmp_path / "0.3" / "tiny" / "report.html").is_file()
+    assert not (tmp_path / "0.3" / "tiny" / "explorer.html").exists()  # 0.3's code ran
+
+
 def test_scale_benchmark_measures_a_kill_and_a_rerun(tmp_path: Path, tiny_spec: Path) -> None:
     """`python -m xorlab.bench --scale` on small sweeps: the second is killed (SIGKILL) half
     way through and rerun, which trains only the runs it had not stored."""

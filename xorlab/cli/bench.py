@@ -172,7 +172,8 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--report",
         action="store_true",
-        help="instead: what the 60k sweep's report and explorer cost, against 0.3 (minutes)",
+        help="instead: what the report and explorer of the first --scale-specs sweep (60k runs) "
+        "cost, against 0.3 (minutes)",
     )
     parser.add_argument(
         "--scale-specs",
@@ -199,7 +200,7 @@ def _bench(args) -> int:
     if args.report:
         from xorlab.cli.report_bench import report_benchmark
 
-        report_benchmark(args.n_jobs, args.repeat, args.out)
+        report_benchmark(args.n_jobs, args.repeat, args.out, args.scale_specs[0])
         return EXIT_OK
     if args.basins:
         from xorlab.cli.basins_bench import basins_benchmark

@@ -90,9 +90,10 @@ def open_times(folder: Path, explorer: bool = True) -> dict[str, float] | None:
     return {page: min(seconds) for page, seconds in times.items() if seconds}
 
 
-def report_benchmark(n_jobs: int, repeat: int, out: Path | None) -> None:
-    """Run the benchmark and print its figures (see the module's docstring)."""
-    spec_path = SCALE_SPECS / "sweep60k.toml"
+def report_benchmark(
+    n_jobs: int, repeat: int, out: Path | None, spec_path: Path = SCALE_SPECS / "sweep60k.toml"
+) -> None:
+    """Run the benchmark on `spec_path` and print its figures (see the module's docstring)."""
     flags = ("--no-progress", "--n-jobs", str(n_jobs), "--fresh")
     with tempfile.TemporaryDirectory() as scratch:
         parent = out or Path(scratch)
@@ -115,7 +116,7 @@ def report_benchmark(n_jobs: int, repeat: int, out: Path | None) -> None:
         listed = ", ".join(f"{t:.2f}" for t in tails["now"])
         print(f"  tail, this code           {now:6.2f} s   ({listed})")
         if old is None:
-            print("  tail, 0.3                 (not in a git checkout of xorlab: no baseline)")
+            print(f"  tail, 0.3                 (no git history with {RELEASE_0_3}: no baseline)")
         else:
             then = statistics.median(tails["0.3"])
             listed = ", ".join(f"{t:.2f}" for t in tails["0.3"])
