@@ -1,0 +1,181 @@
+"""The Parquet store of finished runs, used directly: what `open` keeps, converts and reports,
+what `runs` returns and in which order, how chunks are named and counted (the behaviour a
+sweep's resume rests on; the damage it refuses is in test_folder_damage)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from xorlab.errors import ResultsError
+from xorlab.storage.store import RunStore, shard_runs, shard_sequence
+from xorlab.training.config import RunConfig
+from xorlab.training.engine import train_batch
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def trained() -> list:
+    """Six short runs of two hidden sizes (seeds 0-5: hidden 2 for even seeds, 3 for odd)."""
+    configs = [RunConfig(seed=s, hidden=2 + s % 2, epochs=30, log_every=10) for s in range(6)]
+    results = {}
+    for hidden in (2, 3):
+        batch = [c for c in configs if c.hidden == hidden]
+        results.update(zip([c.seed for c in batch], train_batch(batch)))
+    return [results[s] for s in range(6)]
+
+
+def test_chunks_are_numbered_in_order_and_named_by_their_run_count(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    assert store.open() == {} and store.next_sequence == 0
+    store.append(trained[:4])
+    store.append([])  # nothing to store: no shard, no number used
+    store.append(trained[4:])
+    names = [p.name for p in store.shard_files()]
+    assert names == ["000000-4.parquet", "000001-2.parquet"]
+    assert [shard_runs(p) for p in store.shard_files()] == [4, 2]
+    assert [shard_sequence(p) for p in store.shard_files()] == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "curves.parquet").iterdir()) == names
+    assert store.stored_since(0) == 6 and store.stored_since(1) == 2 and store.stored_since(2) == 0
+    reopened = RunStore(tmp_path)
+    statuses = reopened.open()
+    assert statuses == {r.run_id: r.status for r in trained}
+    assert reopened.next_sequence == 2 and reopened.problems == []
+    assert reopened.read_seconds > 0
+
+
+def test_runs_come_back_in_the_asked_order_only_those_asked(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    appended = [store.append(trained[:3]), store.append(trained[3:])]
+    asked = [trained[5].run_id, trained[0].run_id, "not-a-run-id", trained[3].run_id]
+    runs = store.runs(asked)
+    assert list(runs["run_id"]) == [trained[5].run_id, trained[0].run_id, trained[3].run_id]
+    assert list(runs["seed"]) == [5, 0, 3]
+    assert list(runs["hidden"]) == [3, 2, 3]
+    # from the tables `append` returned: the same frame, without reading the shards
+    fast = store.runs([r.run_id for r in trained], appended)
+    slow = store.runs([r.run_id for r in trained])
+    assert fast.equals(slow) and list(slow["seed"]) == list(range(6))
+    assert store.runs([]).empty
+
+
+def test_a_run_stored_twice_counts_as_its_later_record(tmp_path, trained) -> None:
+    """A failed run trained again: the later shard's row is the one `runs` and `open` give."""
+    from dataclasses import replace
+
+    store = RunStore(tmp_path)
+    store.open()
+    failed = replace(trained[1], status="failed", error="boom")
+    store.append([trained[0], failed])
+    store.append([trained[1]])
+    runs = store.runs([trained[0].run_id, trained[1].run_id])
+    assert list(runs["status"]) == [trained[0].status, trained[1].status]
+    assert len(runs) == 2
+    assert RunStore(tmp_path).open()[trained[1].run_id] == trained[1].status
+
+
+def test_an_orphan_curves_file_is_deleted_and_numbering_goes_on(tmp_path, trained) -> None:
+    """A kill between a chunk's curves and its shard leaves curves without a shard: `open`
+    deletes them, keeps the others, and numbers the next chunk after the last shard."""
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained[:2])
+    store.append(trained[2:4])
+    (tmp_path / "shards" / "000001-2.parquet").unlink()  # the shard never written
+    reopened = RunStore(tmp_path)
+    assert set(reopened.open()) == {r.run_id for r in trained[:2]}
+    assert [p.name for p in (tmp_path / "curves.parquet").iterdir()] == ["000000-2.parquet"]
+    assert reopened.next_sequence == 1
+    reopened.append(trained[2:])
+    assert [p.name for p in reopened.shard_files()] == ["000000-2.parquet", "000001-4.parquet"]
+
+
+def test_a_journal_converts_in_batches_and_is_deleted(tmp_path) -> None:
+    """0.2's journal becomes shards of `batch` records (the last one shorter), in its order,
+    with every record and curve; the journal and curves.csv go; the marker too."""
+    folder = shutil.copytree(FIXTURES / "release02", tmp_path / "old")
+    lines = (folder / "journal.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["run_id"] for line in lines]
+    store = RunStore(folder)
+    store._convert_journal(batch=5)
+    sizes = [shard_runs(p) for p in store.shard_files()]
+    assert sizes == [5] * (len(ids) // 5) + ([len(ids) % 5] if len(ids) % 5 else [])
+    stored = [i for p in store.shard_files() for i in pq.read_table(p)["run_id"].to_pylist()]
+    assert stored == ids
+    assert not (folder / "journal.jsonl").exists() and not (folder / "curves.csv").exists()
+    statuses = RunStore(folder).open()
+    assert set(statuses) == set(ids)
+    assert not (folder / "shards.converting").exists()
+    assert not list(folder.glob("shards.rejected"))
+
+
+def test_a_conversion_cut_short_is_done_again_over_the_same_names(tmp_path) -> None:
+    """A kill half way through a conversion leaves the journal, the marker and some shards:
+    `open` converts again from the start, replacing those shards (not refusing them as the
+    shards of a later release)."""
+    folder = shutil.copytree(FIXTURES / "release02", tmp_path / "old")
+    ids = [json.loads(x)["run_id"] for x in (folder / "journal.jsonl").read_text().splitlines()]
+    RunStore(folder)._convert_journal(batch=3)
+    shutil.copy(FIXTURES / "release02" / "journal.jsonl", folder / "journal.jsonl")
+    (folder / "shards.converting").touch()
+    extra = folder / "shards" / "000099-3.parquet"  # a stale shard of the cut conversion
+    shutil.copy(next((folder / "shards").iterdir()), extra)
+    store = RunStore(folder)
+    assert set(store.open()) == set(ids)
+    assert not extra.exists() and not (folder / "journal.jsonl").exists()
+    assert [shard_sequence(p) for p in store.shard_files()] == [0]
+    assert store.next_sequence == 1 and store.problems == []
+
+
+def test_a_journal_beside_shards_is_refused_and_nothing_changes(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained)
+    shutil.copy(FIXTURES / "release02" / "journal.jsonl", tmp_path / "journal.jsonl")
+    before = sorted(p.name for p in (tmp_path / "shards").iterdir())
+    with pytest.raises(ResultsError, match="a journal of xorlab 0.1 or 0.2 beside the shards"):
+        RunStore(tmp_path).open()
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == before
+    assert (tmp_path / "journal.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["shards", "curves.parquet"])
+def test_a_file_where_the_store_needs_a_folder_is_refused(tmp_path, name) -> None:
+    (tmp_path / name).write_text("x")
+    with pytest.raises(ResultsError, match=f"{name} is a file; the store needs that name"):
+        RunStore(tmp_path).open()
+
+
+def test_a_rejected_shard_goes_aside_with_its_curves_and_is_named_once(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained[:3])
+    store.append(trained[3:])
+    (tmp_path / "shards" / "000000-3.parquet").write_bytes(b"not parquet")
+    reopened = RunStore(tmp_path)
+    assert set(reopened.open()) == {r.run_id for r in trained[3:]}
+    aside = tmp_path / "shards.rejected"
+    assert sorted(p.name for p in aside.iterdir()) == [
+        "000000-3.parquet",
+        "curves-000000-3.parquet",
+    ]
+    assert len(reopened.problems) == 1
+    problem = reopened.problems[0]
+    assert problem.startswith(f"{tmp_path / 'shards' / '000000-3.parquet'}: dropped (not readable")
+    assert problem.endswith("its runs will be trained again (the file is kept in shards.rejected/)")
+    assert reopened.next_sequence == 2  # the rejected number is not used again
+
+
+def test_a_shard_unreadable_after_open_is_one_clear_error(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained)
+    (tmp_path / "shards" / "000000-6.parquet").write_bytes(b"gone bad")
+    with pytest.raises(ResultsError, match="a shard became unreadable"):
+        store.runs([r.run_id for r in trained])
