@@ -727,6 +727,65 @@ def test_a_setting_in_a_strong_interaction_is_not_pooled_away(monkeypatch) -> No
     )
 
 
+def test_levels_are_named_by_hand_picked_values() -> None:
+    """level_labels on values whose labels are known (two of them, "0.13-0.13" for a bin of
+    0.1202-0.1391 and "1.00019" for 1.0002, were fixed on the way): a grid's values as they are ('-' where
+    a setting does not apply, last), up to MAX_CATEGORIES values; beyond it (or beyond BINS
+    for a sampled setting) quantile bins named by the values they hold, with as few
+    significant digits as keep them apart, rounded inwards; a bin of one value by that value."""
+    from xorlab.analysis.importance import BINS, level_labels
+    from xorlab.analysis.tables import MAX_CATEGORIES
+
+    out, levels = level_labels(pd.Series([0.5, np.nan, 0.1, 0.5]))
+    assert out.tolist() == ["0.5", "-", "0.1", "0.5"] and levels == ["0.1", "0.5", "-"]
+    assert out.dtype == object
+    assert level_labels(pd.Series([2, 1]))[1] == ["1", "2"]  # no '-' where all apply
+    grid = pd.Series(np.arange(float(MAX_CATEGORIES)))
+    assert level_labels(grid)[1] == [str(i) for i in range(MAX_CATEGORIES)]
+    wider = pd.Series(np.arange(float(MAX_CATEGORIES + 1)))
+    assert level_labels(wider)[1] == ["0-3", "4-6", "7-9", "10-12", "13-16"]
+    assert level_labels(pd.Series(np.arange(float(BINS))), binned=True)[1] == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
+    six = level_labels(pd.Series(np.arange(float(BINS + 1))), binned=True)[1]
+    assert six == ["0-1", "2", "3", "4", "5"]
+    sampled = pd.Series([0.0512, 0.0577, 0.0613, 0.0702, 0.0811, 0.0933, 0.1044, 0.1202])
+    sampled = pd.concat([sampled, pd.Series([0.1391, 0.1555, 0.1781, 0.2003, np.nan])])
+    out, levels = level_labels(sampled.reset_index(drop=True), binned=True)
+    # 2 digits would name the fourth bin (0.1202-0.1391) "0.13-0.13": 3 digits for all
+    assert levels == [
+        "0.0512-0.0613",
+        "0.0702-0.0811",
+        "0.0933-0.104",
+        "0.121-0.139",
+        "0.156-0.2",
+        "-",
+    ]
+    assert out.tolist() == [levels[i] for i in (0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5)]
+    close = pd.Series([0.1234, 0.1238, 0.1241, 0.1247, 0.1252, 0.1259, 0.1263, 0.1268, 0.1271])
+    assert level_labels(close, binned=True)[1] == [  # two digits cannot tell them apart
+        "0.1234-0.1238",
+        "0.1241-0.1247",
+        "0.1252",
+        "0.1259-0.1263",
+        "0.1268-0.1271",
+    ]
+    typed = pd.Series([1.0001, 1.0002, 1.0003, 1.0004, 1.0005, 1.0006, 1.0007, 1.0008, 1.0009])
+    assert level_labels(typed, binned=True)[1][0] == "1.0001-1.0002"  # not 1.00019
+    wide = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    assert level_labels(wide, binned=True)[1] == [
+        "0.1-0.2",
+        "0.3-0.4",
+        "0.5-0.6",
+        "0.7-0.8",
+        "0.9-1",
+    ]
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     kind=st.sampled_from(["uniform", "loguniform", "int", "logint"]),
@@ -752,7 +811,8 @@ def test_every_bin_label_lies_inside_the_sampled_range(kind, low, width, trials,
     for level in levels:
         held = values[out == level]
         assert low <= held.min() and held.max() <= high  # the values lie in the sampled range
-        if values.nunique() <= 5:  # few values: each its own level, named by it
+        if values.nunique() <= 5 or held.nunique() == 1:  # one value: the level is named by it
+            assert held.nunique() == 1
             assert float(level) == pytest.approx(held.iloc[0], rel=1e-3)
             continue
         first, last = (float(v) for v in re.fullmatch(r"(.*?[^e])-(.+)", level).groups())
@@ -851,3 +911,152 @@ def test_the_best_of_every_view_is_the_summarys_first_row_on_every_grid(grid) ->
 def test_the_importance_sentence_word_for_word(rows, seeds: int, expected: str) -> None:
     table = pd.DataFrame(rows, columns=EFFECT_ROW)
     assert importance_sentence(table, seeds) == expected
+
+
+def _runs_from_cells(cells: dict[tuple, tuple[int, int]], names: list[str]) -> pd.DataFrame:
+    """Runs with, for each combination of settings, `solved` of `n` runs solved."""
+    rows = []
+    for values, (solved, n) in cells.items():
+        for i in range(n):
+            rows.append(
+                dict(zip(names, values)) | {"seed": i, "status": "ok", "solved": i < solved}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_effects_rows_kinds_levels_and_order_on_an_unbalanced_grid() -> None:
+    """On an unbalanced grid (the order main effects enter in matters): the strongest setting
+    alone enters first and its share is what it explains alone (lstsq by hand); rows are the
+    main effects by share, then the interactions by share, then rest; `levels` counts the
+    level combinations; the columns are EFFECT_COLUMNS, nothing more."""
+    from xorlab.analysis.importance import EFFECT_COLUMNS, effects
+
+    cells = {
+        (2, 0.1, "gd"): (1, 10),
+        (2, 1.0, "gd"): (3, 12),
+        (4, 0.1, "gd"): (6, 10),
+        (4, 1.0, "gd"): (9, 10),
+        (2, 0.1, "adam"): (2, 20),
+        (2, 1.0, "adam"): (9, 11),
+        (4, 1.0, "adam"): (10, 10),
+    }
+    runs = _runs_from_cells(cells, ["hidden", "lr", "optimizer"])
+    table = effects(runs, ["hidden", "lr", "optimizer"])
+    assert list(table.columns) == EFFECT_COLUMNS and list(table.index) == list(range(len(table)))
+    kinds = table["kind"].tolist()
+    assert kinds == sorted(kinds, key=["main", "interaction", "rest"].index)
+    for kind in ("main", "interaction"):
+        shares = table.loc[table["kind"] == kind, "share"].tolist()
+        assert shares == sorted(shares, reverse=True)
+    levels = dict(zip(table["effect"], table["levels"]))
+    assert levels["hidden"] == 2 and levels["lr"] == 2 and levels["optimizer"] == 2
+    assert all(levels[e] in (3, 4) for e in levels if " x " in e)  # the cells that exist
+    # the first main effect is the strongest alone, with its share alone (weighted lstsq)
+    rate = np.array([s / n for s, n in cells.values()])
+    weight = np.array([n for _, n in cells.values()], float)
+    root = np.sqrt(weight / weight.sum())
+    mean = (weight * rate).sum() / weight.sum()
+    total = ((root * (rate - mean)) ** 2).sum()
+
+    def alone(position: int) -> float:
+        values = [key[position] for key in cells]
+        design = np.column_stack([np.ones(len(rate)), [v == values[0] for v in values]])
+        coef = np.linalg.lstsq(design * root[:, None], rate * root, rcond=None)[0]
+        return ((root * (design @ coef - mean)) ** 2).sum() / total
+
+    strengths = {name: alone(i) for i, name in enumerate(["hidden", "lr", "optimizer"])}
+    strongest = max(strengths, key=strengths.get)
+    first = table.loc[table["kind"] == "main"].sort_values("share").iloc[-1]
+    mains = table[table["kind"] == "main"]
+    entered_first = mains.loc[mains["share"].idxmax(), "effect"]
+    assert entered_first == strongest and first["share"] == pytest.approx(strengths[strongest])
+
+
+def test_no_interaction_is_listed_where_the_rates_are_additive() -> None:
+    """Solve rates exactly additive over hidden and lr: every pair explains nothing beyond
+    the main effects, so none is listed; everything is explained."""
+    from xorlab.analysis.importance import effects
+
+    cells = {(2, 0.1): (1, 4), (2, 1.0): (2, 4), (4, 0.1): (2, 4), (4, 1.0): (3, 4)}
+    table = effects(_runs_from_cells(cells, ["hidden", "lr"]), ["hidden", "lr"])
+    assert table["kind"].tolist() == ["main", "main", "rest"]
+    assert table["share"].iloc[-1] == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("solved", [0, 1])
+def test_all_solved_or_none_has_no_effects(solved: int) -> None:
+    from xorlab.analysis.importance import EFFECT_COLUMNS, effects
+
+    cells = {(2, 0.1): (4 * solved, 4), (4, 1.0): (4 * solved, 4)}
+    table = effects(_runs_from_cells(cells, ["hidden", "lr"]), ["hidden", "lr"])
+    assert table.empty and list(table.columns) == EFFECT_COLUMNS
+
+
+def test_only_the_strongest_pairs_are_kept() -> None:
+    """Four settings with every pair interacting: TOP_PAIRS interaction rows, no more."""
+    from xorlab.analysis.importance import TOP_PAIRS, effects_and_marginals
+
+    rng = np.random.default_rng(3)
+    cells = {key: (int(rng.integers(0, 9)), 8) for key in itertools.product((0, 1), repeat=4)}
+    runs = _runs_from_cells(cells, ["hidden", "lr", "init_scale", "momentum"])
+    table, marginal = effects_and_marginals(runs, ["hidden", "lr", "init_scale", "momentum"])
+    assert (table["kind"] == "interaction").sum() == TOP_PAIRS
+    for _, row in marginal.iterrows():  # each value's runs pooled over the others
+        held = runs[runs[row["setting"]].astype(str) == row["value"]]
+        assert row["solve_rate"] == pytest.approx(held["solved"].mean())
+
+
+def test_totals_swept_settings_and_seeds_per_configuration() -> None:
+    from xorlab.analysis.importance import (
+        seeds_per_configuration,
+        swept_settings,
+        total_importance,
+    )
+
+    table = pd.DataFrame(
+        {
+            "effect": ["lr", "hidden", "hidden x lr", "rest"],
+            "kind": ["main", "main", "interaction", "rest"],
+            "share": [0.5, 0.2, 0.1, 0.2],
+        }
+    )
+    assert total_importance(table) == pytest.approx({"lr": 0.6, "hidden": 0.3})
+    runs = pd.DataFrame(
+        {
+            "hidden": [2, 2, 4, 4, 2],
+            "lr": [0.1] * 5,
+            "momentum": [0.9, np.nan, 0.9, np.nan, 0.9],  # conditional: NaN is a value
+            "seed": range(5),
+        }
+    )
+    assert swept_settings(runs) == ["hidden", "momentum"]  # lr is the same everywhere
+    assert swept_settings(runs, ["momentum"]) == ["momentum"]
+    assert swept_settings(runs, ["lr"]) == ["hidden", "momentum"]  # nothing swept varies
+    assert seeds_per_configuration(runs, ["hidden", "momentum"]) == 1
+    more = pd.concat([runs, runs.iloc[[1, 3]]])  # the runs without momentum twice
+    assert seeds_per_configuration(more, ["hidden", "momentum"]) == 2
+
+
+def test_the_importance_sentence_with_every_part_at_its_bounds() -> None:
+    from xorlab.analysis.importance import importance_sentence
+
+    rows = [
+        ("lr", "main", 0.30, 1e-9, True),
+        ("hidden", "main", 0.20, 1e-6, True),
+        ("activation", "main", 0.10, 1e-4, True),
+        ("hidden x lr", "interaction", 0.12, 1e-5, True),
+        ("activation x lr", "interaction", 0.08, 1e-3, True),
+        ("init_scale", "main", 0.03, 0.2, False),
+        ("momentum", "main", 0.03, 0.3, False),
+        ("optimizer", "main", 0.02, 0.4, False),
+        ("noise", "main", 0.02, 0.5, False),
+        ("rest", "rest", 0.10, np.nan, False),
+    ]
+    table = pd.DataFrame(rows, columns=["effect", "kind", "share", "p_value", "real"])
+    assert importance_sentence(table, 10) == (
+        "lr explains 30% of the variation in solve rate between configurations, hidden 20%, "
+        "activation 10%; together, beyond their own effects: hidden x lr 12%, activation x lr 8%"
+        "; 10% is explained by none of these (seed noise and interactions of three or more "
+        "settings). Within seed noise with 10 seeds per configuration: init_scale (3%, p = 0.2),"
+        " momentum (3%, p = 0.3), optimizer (2%, p = 0.4)."
+    )

@@ -88,17 +88,21 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
 
 
 def _bin_label(low: float, high: float, digits: int) -> str | None:
-    """'low-high' to `digits` significant digits, rounded inwards (None if that crosses)."""
-    if low == high:
-        return f"{float(low)!r}-{float(high)!r}"
+    """'low-high' to `digits` significant digits, rounded inwards (None if the ends meet or cross), or
+    the one value of a bin that holds one (None if `digits` cannot write it exactly)."""
+    if low == high:  # a bin of one value: named by it ("2", not "2.0-2.0")
+        text = f"{float(low):.{digits}g}"
+        return text if float(text) == low else None
     first, last = _round(low, digits, up=True), _round(high, digits, up=False)
-    return f"{first:.{digits}g}-{last:.{digits}g}" if first <= last else None
+    return f"{first:.{digits}g}-{last:.{digits}g}" if first < last else None
 
 
 def _round(value: float, digits: int, up: bool) -> float:
     """`value` rounded to `digits` significant digits towards the inside of a bin: up for its
     lower end, down for its upper end, so a label never reaches past the values it holds."""
     if value == 0 or not np.isfinite(value):
+        return float(value)
+    if float(f"{value:.{digits}g}") == value:  # 1.0002 is 1.000199999...: not 1.00019
         return float(value)
     step = 10.0 ** (np.floor(np.log10(abs(value))) - digits + 1)
     rounded = (np.ceil if up else np.floor)(value / step) * step
