@@ -784,6 +784,37 @@ def test_levels_are_named_by_hand_picked_values() -> None:
         "0.7-0.8",
         "0.9-1",
     ]
+    cases = {  # as few digits as keep the bins apart: 2, 4, 17 (written as Python does)
+        (0.123, 0.156, 0.189, 0.212, 0.245, 0.278, 0.301, 0.334, 0.367, 0.391): [
+            "0.13-0.15",
+            "0.19-0.21",
+            "0.25-0.27",
+            "0.31-0.33",
+            "0.37-0.39",
+        ],
+        (
+            0.12345,
+            0.12381,
+            0.12412,
+            0.12456,
+            0.12511,
+            0.12547,
+            0.12603,
+            0.12688,
+            0.12712,
+            0.12799,
+        ): ["0.1235-0.1238", "0.1242-0.1245", "0.1252-0.1254", "0.1261-0.1268", "0.1272-0.1279"],
+        (1.000012, 1.000013, 1.000021, 1.000024, 1.000031, 1.000038, 1.000042, 1.000047): [
+            "1.000012-1.000013",
+            "1.000021",
+            "1.000024-1.000031",
+            "1.000038",
+            "1.000042-1.000047",
+        ],
+        (1.0,) * 8 + (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0): ["1-3", "4-6", "7-10"],  # ties
+    }
+    for values, expected in cases.items():
+        assert level_labels(pd.Series(values), binned=True)[1] == expected, values
 
 
 @settings(max_examples=80, deadline=None)
@@ -931,12 +962,12 @@ def test_effects_rows_kinds_levels_and_order_on_an_unbalanced_grid() -> None:
     level combinations; the columns are EFFECT_COLUMNS, nothing more."""
     from xorlab.analysis.importance import EFFECT_COLUMNS, effects
 
-    cells = {
+    cells = {  # optimizer matters most, and is last in every order but strength's
         (2, 0.1, "gd"): (1, 10),
-        (2, 1.0, "gd"): (3, 12),
-        (4, 0.1, "gd"): (6, 10),
-        (4, 1.0, "gd"): (9, 10),
-        (2, 0.1, "adam"): (2, 20),
+        (2, 1.0, "gd"): (2, 12),
+        (4, 0.1, "gd"): (3, 10),
+        (4, 1.0, "gd"): (2, 10),
+        (2, 0.1, "adam"): (8, 20),
         (2, 1.0, "adam"): (9, 11),
         (4, 1.0, "adam"): (10, 10),
     }
@@ -969,6 +1000,7 @@ def test_effects_rows_kinds_levels_and_order_on_an_unbalanced_grid() -> None:
     first = table.loc[table["kind"] == "main"].sort_values("share").iloc[-1]
     mains = table[table["kind"] == "main"]
     entered_first = mains.loc[mains["share"].idxmax(), "effect"]
+    assert strongest == "optimizer"
     assert entered_first == strongest and first["share"] == pytest.approx(strengths[strongest])
 
 

@@ -71,12 +71,10 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
         # named by the values each bin holds: qcut's own edges reach below the lowest value
         spans = present.astype(float).groupby(bins, observed=False).agg(["min", "max"]).dropna()
         labels = spans.index  # the bins that hold values (qcut's edges can leave one empty)
-        for digits in (2, 3, 4, 6, 17):
+        for digits in (2, 3, 4, 6, 17):  # 17 digits write any float exactly: labels at last
             text = [_bin_label(low, high, digits) for low, high in spans.to_numpy()]
             if len(set(text)) == len(text) and None not in text:
                 break
-        else:
-            text = [f"{float(low)!r}-{float(high)!r}" for low, high in spans.to_numpy()]
         mapping = dict(zip(labels, text))
         out = pd.Series("-", index=values.index, dtype=object)
         out[present.index] = bins.map(mapping).astype(object)
@@ -88,21 +86,24 @@ def level_labels(values: pd.Series, binned: bool = False) -> tuple[pd.Series, li
 
 
 def _bin_label(low: float, high: float, digits: int) -> str | None:
-    """'low-high' to `digits` significant digits, rounded inwards (None if the ends meet or cross), or
-    the one value of a bin that holds one (None if `digits` cannot write it exactly)."""
+    """'low-high' to `digits` significant digits, rounded inwards (None if the ends meet or
+    cross), or the one value of a bin that holds one (None if `digits` cannot write it
+    exactly). At 17 digits every float is written exactly, as Python writes it."""
+
+    def written(value: float) -> str:
+        return repr(float(value)) if digits >= 17 else f"{value:.{digits}g}"
+
     if low == high:  # a bin of one value: named by it ("2", not "2.0-2.0")
-        text = f"{float(low):.{digits}g}"
+        text = written(low).removesuffix(".0")
         return text if float(text) == low else None
     first, last = _round(low, digits, up=True), _round(high, digits, up=False)
-    return f"{first:.{digits}g}-{last:.{digits}g}" if first < last else None
+    return f"{written(first)}-{written(last)}" if first < last else None
 
 
 def _round(value: float, digits: int, up: bool) -> float:
     """`value` rounded to `digits` significant digits towards the inside of a bin: up for its
     lower end, down for its upper end, so a label never reaches past the values it holds."""
-    if value == 0 or not np.isfinite(value):
-        return float(value)
-    if float(f"{value:.{digits}g}") == value:  # 1.0002 is 1.000199999...: not 1.00019
+    if float(f"{value:.{digits}g}") == value:  # 0, inf, and 1.0002 (not 1.00019)
         return float(value)
     step = 10.0 ** (np.floor(np.log10(abs(value))) - digits + 1)
     rounded = (np.ceil if up else np.floor)(value / step) * step
@@ -185,12 +186,12 @@ def _effects(cells: pd.DataFrame, settings: Sequence[str], pairs: int) -> pd.Dat
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     weight = cells["runs"].to_numpy(dtype=float)
     n = int(weight.sum())
-    mean = cells["solved"].sum() / n if n else np.nan
-    if not n or mean in (0.0, 1.0):
+    if not n:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     fit = _Fit(cells["solved"].to_numpy(float) / weight, weight)
-    if fit.total <= 0:
+    if fit.total <= 0:  # every configuration solves as often: nothing to explain
         return pd.DataFrame(columns=EFFECT_COLUMNS)
+    mean = cells["solved"].sum() / n
     noise = mean * (1 - mean)
 
     def columns(keys: list[str]) -> np.ndarray:  # one indicator column per level combination
