@@ -106,6 +106,7 @@ def test_a_journal_converts_in_batches_and_is_deleted(tmp_path) -> None:
     store._convert_journal(batch=5)
     sizes = [shard_runs(p) for p in store.shard_files()]
     assert sizes == [5] * (len(ids) // 5) + ([len(ids) % 5] if len(ids) % 5 else [])
+    assert [shard_sequence(p) for p in store.shard_files()] == list(range(len(sizes)))
     stored = [i for p in store.shard_files() for i in pq.read_table(p)["run_id"].to_pylist()]
     assert stored == ids
     assert not (folder / "journal.jsonl").exists() and not (folder / "curves.csv").exists()
@@ -139,8 +140,13 @@ def test_a_journal_beside_shards_is_refused_and_nothing_changes(tmp_path, traine
     store.append(trained)
     shutil.copy(FIXTURES / "release02" / "journal.jsonl", tmp_path / "journal.jsonl")
     before = sorted(p.name for p in (tmp_path / "shards").iterdir())
-    with pytest.raises(ResultsError, match="a journal of xorlab 0.1 or 0.2 beside the shards"):
+    with pytest.raises(
+        ResultsError, match="a journal of xorlab 0.1 or 0.2 beside the shards"
+    ) as error:
         RunStore(tmp_path).open()
+    assert str(error.value).endswith(
+        "move the journal out of this folder (the shards hold its runs)"
+    )
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == before
     assert (tmp_path / "journal.jsonl").exists()
 
@@ -179,3 +185,130 @@ def test_a_shard_unreadable_after_open_is_one_clear_error(tmp_path, trained) -> 
     (tmp_path / "shards" / "000000-6.parquet").write_bytes(b"gone bad")
     with pytest.raises(ResultsError, match="a shard became unreadable"):
         store.runs([r.run_id for r in trained])
+
+
+def test_what_the_store_keeps_of_each_run_and_of_a_failed_one(tmp_path, trained) -> None:
+    """Every diagnosis field as the trainer gave it; a failed run (no curve) accepted as it
+    is, with its error; a third chunk gets the third number."""
+    from xorlab.storage.store import DIAGNOSIS
+    from xorlab.training.result import failed_result
+
+    failed = failed_result(RunConfig(seed=99, hidden=2, epochs=30, log_every=10), "boom")
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained[:2])
+    store.append([failed])
+    store.append(trained[2:])
+    assert [shard_sequence(p) for p in store.shard_files()] == [0, 1, 2]
+    runs = store.runs([r.run_id for r in trained] + [failed.run_id])
+    for name in DIAGNOSIS:
+        assert list(runs[name][:6]) == [getattr(r.diagnosis, name) for r in trained], name
+    assert runs["status"].iloc[-1] == "failed" and runs["error"].iloc[-1] == "boom"
+    reopened = RunStore(tmp_path)
+    assert reopened.open()[failed.run_id] == "failed" and reopened.problems == []
+    assert 0 < reopened.read_seconds < 60
+
+
+def test_an_empty_store_has_no_runs_and_a_stray_file_is_not_a_shard(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    assert store.runs([trained[0].run_id]).empty
+    store.append(trained[:2])
+    (tmp_path / "shards" / "notes.parquet").write_bytes(b"x")  # not a shard's name
+    reopened = RunStore(tmp_path)
+    assert len(reopened.open()) == 2 and reopened.problems == []
+    assert reopened.stored_since(0) == 2 and len(reopened.shard_files()) == 1
+
+
+def _damage_curves(tmp_path: Path, trained, change) -> str:
+    """Store two chunks, rewrite the first chunk's curves by `change` (a pyarrow Table to a
+    Table, or bytes), reopen: the one problem reported."""
+    import pyarrow as pa
+
+    tmp_path.mkdir(exist_ok=True)
+    store = RunStore(tmp_path)
+    store.open()
+    store.append(trained[:3])
+    store.append(trained[3:])
+    part = tmp_path / "curves.parquet" / "000000-3.parquet"
+    changed = change(pq.read_table(part))
+    if isinstance(changed, pa.Table):
+        pq.write_table(changed, part)
+    else:
+        part.write_bytes(changed)
+    reopened = RunStore(tmp_path)
+    assert set(reopened.open()) == {r.run_id for r in trained[3:]}
+    assert len(reopened.problems) == 1
+    return reopened.problems[0].split(": dropped (", 1)[1].rsplit("); its runs", 1)[0]
+
+
+def test_each_way_curves_can_disagree_with_their_shard_is_named(tmp_path, trained) -> None:
+    import pyarrow.compute as pc
+
+    first = trained[0].run_id
+    points = len(trained[0].curve_epoch)
+    cases = {
+        "garbage": lambda t: b"PAR1 garbage",
+        "columns": lambda t: t.drop_columns(["accuracy"]),
+        "missing run": lambda t: t.filter(pc.not_equal(t["run_id"], first)),
+        "extra run": lambda t: t.set_column(
+            0, "run_id", pc.replace_substring(t["run_id"], first, "x" * 12)
+        ),
+    }
+    expected = {
+        "garbage": "its curves are not readable as Parquet: ",
+        "columns": "its curves do not have the columns run_id, epoch, loss, accuracy",
+        "missing run": f"its curves hold 0 points of run {first}, not {points}",
+        "extra run": f"its curves hold 0 points of run {first}, not {points}",
+    }
+    for name, change in cases.items():
+        folder = tmp_path / name.replace(" ", "-")
+        problem = _damage_curves(folder, trained, change)
+        assert problem.startswith(expected[name]), (name, problem)
+        if name == "garbage":  # the reader's own words follow, on one line
+            assert len(problem) > len(expected[name]) + 5 and "\n" not in problem
+
+
+def test_curves_of_a_run_the_shard_does_not_hold_are_named(tmp_path, trained) -> None:
+    import pyarrow as pa
+
+    def add_a_stranger(table):
+        stranger = table.slice(0, 1).set_column(0, "run_id", pa.array(["stranger1234"]))
+        return pa.concat_tables([table, stranger])
+
+    problem = _damage_curves(tmp_path, trained, add_a_stranger)
+    assert problem == "its curves hold run 'stranger1234', which the shard does not"
+
+
+def test_two_damaged_shards_both_go_aside_with_their_reasons(tmp_path, trained) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    for chunk in (trained[:2], trained[2:4], trained[4:]):
+        store.append(chunk)
+    for name in ("000000-2.parquet", "000002-2.parquet"):
+        (tmp_path / "shards" / name).write_bytes(b"")
+    reopened = RunStore(tmp_path)
+    assert set(reopened.open()) == {r.run_id for r in trained[2:4]}
+    assert len(reopened.problems) == 2
+    assert all("not readable as Parquet: " in p and "None" not in p for p in reopened.problems)
+
+
+def test_a_0_3_shard_with_a_retyped_column_is_named_by_that_column(tmp_path) -> None:
+    """A shard of 0.3's schema (no map coordinates) is checked against 0.3's schema: the
+    message names the column that changed, not the coordinates 0.3 never had."""
+    import pyarrow as pa
+
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "old")
+    shard = sorted((folder / "shards").iterdir())[0]
+    table = pq.read_table(shard)
+    position = table.schema.get_field_index("seed")
+    pq.write_table(table.set_column(position, "seed", table["seed"].cast(pa.float64())), shard)
+    store = RunStore(folder)
+    store.open()
+    assert len(store.problems) == 1
+    assert "column 'seed' holds double, not int64" in store.problems[0]
+    # a shard of 0.3 and one of today, side by side: both read, coordinates empty for 0.3's
+    store.append(train_batch([RunConfig(seed=7, hidden=2, epochs=30, log_every=10)]))
+    ids = [i for p in store.shard_files() for i in pq.read_table(p)["run_id"].to_pylist()]
+    runs = store.runs(ids)
+    assert len(runs) == len(ids) and runs["axis_x"].isna().all()
