@@ -76,9 +76,9 @@ def _numeric(
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         kind = "an integer" if integer else "a number"
-        raise ResultsError(
-            f"{path}: column {column!r}, row {row + 2}: {frame[column].iloc[row]!r} is not {kind}"
-        )
+        cell = frame[column].iloc[row]
+        shown = "an empty cell" if empty.iloc[row] else repr(getattr(cell, "item", lambda: cell)())
+        raise ResultsError(f"{path}: column {column!r}, row {row + 2}: {shown} is not {kind}")
     return values
 
 

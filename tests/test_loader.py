@@ -1,0 +1,168 @@
+"""Reading results folders in this process (`xorlab.load` and its readers): the tables of
+every release's fixture, typed; curves from curves.parquet and from 0.1/0.2's curves.csv, all
+or some; and every bad cell of a runs.csv or curves.csv named in one line (the commands' own
+tests run them in subprocesses)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from xorlab.errors import ResultsError
+from xorlab.storage.loader import check_curves, load, read_curves, read_runs
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("release", ["release01", "release02", "release03"])
+def test_every_release_s_folder_loads_typed_with_its_curves(release: str) -> None:
+    results = load(FIXTURES / release)
+    runs = results.runs
+    assert results.name == release and results.spec and len(runs) > 0
+    assert runs["seed"].dtype == np.int64 and runs["solved"].dtype == bool
+    assert runs["lr"].dtype == np.float64 and runs["hidden"].dtype == np.int64
+    assert str(runs["live_units"].dtype) == "Int64"
+    assert "outcome" in runs  # 0.1 recorded none: an empty column
+    curves = results.curves
+    assert list(curves.columns)[:4] == ["run_id", "epoch", "loss", "accuracy"]
+    assert set(curves["run_id"]) == set(runs["run_id"])
+    assert curves["epoch"].dtype == np.int64 and curves["loss"].dtype == np.float64
+    some = runs["run_id"].iloc[[0, -1]].tolist()
+    fresh = load(FIXTURES / release).curves_of(some)  # from disk
+    cached = results.curves_of(some)  # from the curves read already
+    assert set(fresh["run_id"]) == set(cached["run_id"]) == set(some)
+    assert len(fresh) == len(cached) == len(curves[curves["run_id"].isin(some)])
+    assert read_curves(FIXTURES / release, []).empty
+    assert len(results.summary) == runs.groupby(["hidden", "lr"]).ngroups or len(results.summary)
+
+
+def test_a_lone_runs_csv_loads_named_by_its_file(tmp_path: Path) -> None:
+    path = shutil.copy(FIXTURES / "release03" / "runs.csv", tmp_path / "mine.csv")
+    results = load(path)
+    assert results.name == "mine" and results.spec == {} and len(results.runs) > 0
+
+
+def _runs_csv(tmp_path: Path, column: str, row: int, value: str) -> Path:
+    """The 0.3 fixture's runs.csv with one cell changed (row counted as a spreadsheet does:
+    the header is row 1)."""
+    table = pd.read_csv(FIXTURES / "release03" / "runs.csv", dtype=str, keep_default_na=False)
+    table.loc[row - 2, column] = value
+    path = tmp_path / "runs.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "says"),
+    [
+        ("seed", "x", "column 'seed', row 3: 'x' is not an integer"),
+        ("seed", "1.5", "column 'seed', row 3: 1.5 is not an integer"),
+        ("seed", "", "column 'seed', row 3: an empty cell is not an integer"),
+        ("seed", "-1", "column 'seed', row 3: -1 is not >= 0"),
+        ("hidden", "9e99", "column 'hidden', row 3: 9e+99 is not an integer"),
+        ("lr", "fast", "column 'lr', row 3: 'fast' is not a number"),
+        ("lr", "-1", "column 'lr', row 3: -1.0 is not a finite number > 0"),
+        ("activation", "swish", "column 'activation', row 3: 'swish' is not one of"),
+        ("final_loss", "low", "column 'final_loss', row 3: 'low' is not a number"),
+        ("live_units", "2.5", "column 'live_units', row 3: 2.5 is not an integer"),
+        ("epochs_to_solve", "soon", "column 'epochs_to_solve', row 3: 'soon' is not an integer"),
+        ("solved", "yes", "column 'solved', row 3: 'yes' is not True or False"),
+        ("status", "done", "column 'status', row 3: 'done' is not one of ok, diverged, failed"),
+    ],
+)
+def test_a_bad_cell_of_runs_csv_is_named(tmp_path: Path, column: str, value: str, says: str):
+    path = _runs_csv(tmp_path, column, 3, value)
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: {says}"), message
+    assert "\n" not in message
+
+
+def test_cells_that_are_allowed_read_as_numbers(tmp_path: Path) -> None:
+    """'nan', 'inf' and empty cells in a metric are numbers (a diverged run's loss), an
+    integer written 3.0 is an integer, True/False in any case pandas writes them."""
+    path = _runs_csv(tmp_path, "final_loss", 2, "inf")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[1, "final_loss"] = "nan"
+    table.loc[2, "final_loss"] = ""
+    table.loc[0, "hidden"] = "2.0"
+    table.to_csv(path, index=False)
+    runs = read_runs(path)
+    assert runs["final_loss"].iloc[0] == np.inf and runs["final_loss"].iloc[1:3].isna().all()
+    assert runs["hidden"].iloc[0] == 2 and runs["hidden"].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "not an xorlab runs table (not readable as CSV: "),
+        ("run_id,seed\n", "not an xorlab runs table (missing columns: "),
+        ('a,b\n"1,2\n', "not an xorlab runs table"),
+    ],
+)
+def test_a_file_that_is_no_runs_table_is_named(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    assert str(error.value).startswith(f"{path}: {says}")
+    header = pd.read_csv(FIXTURES / "release03" / "runs.csv", nrows=0)
+    path.write_text(",".join(header.columns) + "\n")
+    with pytest.raises(ResultsError, match="holds no runs"):
+        read_runs(path)
+    with pytest.raises(ResultsError, match="no such file"):
+        read_runs(tmp_path / "absent.csv")
+
+
+def test_the_curves_csv_of_0_2_is_checked_cell_by_cell(tmp_path: Path) -> None:
+    folder = shutil.copytree(FIXTURES / "release02", tmp_path / "old")
+    curves = pd.read_csv(folder / "curves.csv", dtype=str, keep_default_na=False)
+    some = curves["run_id"].iloc[0]
+    assert set(read_curves(folder, [some])["run_id"]) == {some}
+    assert len(read_curves(folder)) == len(curves)
+    curves.loc[4, "epoch"] = "later"
+    curves.to_csv(folder / "curves.csv", index=False)
+    with pytest.raises(ResultsError) as error:
+        read_curves(folder)
+    assert (
+        str(error.value)
+        == f"{folder / 'curves.csv'}: column 'epoch', row 6: 'later' is not an integer"
+    )
+    curves.drop(columns=["loss"]).to_csv(folder / "curves.csv", index=False)
+    with pytest.raises(ResultsError) as error:
+        read_curves(folder)
+    assert str(error.value) == f"{folder / 'curves.csv'}: not an xorlab curves table (missing loss)"
+
+
+def test_curves_parquet_read_all_or_some_once_per_run(tmp_path: Path) -> None:
+    """A run whose curve is in two files (copied under a second name) comes back once, from
+    the later file; a file without its shard is asked which runs it holds."""
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    parts = sorted((folder / "curves.parquet").iterdir())
+    every = read_curves(folder)
+    ids = list(dict.fromkeys(every["run_id"]))
+    shutil.copy(parts[0], folder / "curves.parquet" / "000009-4.parquet")  # no shard of its own
+    again = read_curves(folder)
+    assert len(again) == len(every)
+    some = read_curves(folder, ids[:2])
+    assert set(some["run_id"]) == set(ids[:2]) and len(some) == len(
+        every[every["run_id"].isin(ids[:2])]
+    )
+    check_curves(folder)
+    pq.write_table(pq.read_table(parts[1]).drop_columns(["accuracy"]), parts[1])
+    with pytest.raises(ResultsError) as error:
+        check_curves(folder)
+    assert str(error.value) == f"{parts[1]}: not an xorlab curves table (missing accuracy)"
+    parts[1].write_bytes(b"garbage")
+    with pytest.raises(ResultsError, match=f"{parts[1]}: not an xorlab curves table \\("):
+        check_curves(folder)
+    shutil.rmtree(folder / "curves.parquet")
+    check_curves(folder)  # no curves: fine unless required
+    with pytest.raises(ResultsError, match="no such file \\(the loss curves are drawn from it\\)"):
+        check_curves(folder, required=True)
