@@ -166,3 +166,83 @@ def test_curves_parquet_read_all_or_some_once_per_run(tmp_path: Path) -> None:
     check_curves(folder)  # no curves: fine unless required
     with pytest.raises(ResultsError, match="no such file \\(the loss curves are drawn from it\\)"):
         check_curves(folder, required=True)
+
+
+def test_curves_split_between_files_and_one_file_of_all(tmp_path: Path) -> None:
+    """A file whose runs are partly held by a later file gives only its own; asking for runs
+    no file holds gives none; the reader the figures use reads the same; a curves.parquet
+    that is one file (all runs) is read whole or filtered."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from xorlab.storage.loader import curves_reader
+
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    every = read_curves(folder)
+    ids = list(dict.fromkeys(every["run_id"]))
+    first = sorted((folder / "curves.parquet").iterdir())[0]
+    table = pq.read_table(first)
+    later = table.filter(pc.equal(table["run_id"], table["run_id"][0]))
+    later = later.set_column(2, "loss", pc.multiply(later["loss"], pa.scalar(2.0)))
+    pq.write_table(later, folder / "curves.parquet" / "000009-1.parquet")
+    again = read_curves(folder)
+    assert len(again) == len(every)  # each run once
+    moved = again[again["run_id"] == table["run_id"][0].as_py()]
+    assert np.allclose(moved["loss"], 2 * every[every["run_id"] == moved["run_id"].iloc[0]]["loss"])
+    assert read_curves(folder, ["nobody-12345"]).empty
+    assert curves_reader(folder)(ids[:1]).equals(read_curves(folder, ids[:1]))
+    single = tmp_path / "single"
+    single.mkdir()
+    pq.write_table(pa.Table.from_pandas(every, preserve_index=False), single / "curves.parquet")
+    assert len(read_curves(single)) == len(every)
+    assert set(read_curves(single, ids[:2])["run_id"]) == set(ids[:2])
+    (single / "curves.parquet").write_bytes(b"garbage")
+    with pytest.raises(ResultsError) as error:
+        read_curves(single)
+    message = str(error.value)
+    assert message.startswith(f"{single / 'curves.parquet'}: not an xorlab curves table (")
+    assert "smaller than the minimum file footer" in message and "\n" not in message
+
+
+def test_bad_curves_csv_and_spec_files_are_named(tmp_path: Path) -> None:
+    folder = shutil.copytree(FIXTURES / "release02", tmp_path / "old")
+    curves = pd.read_csv(folder / "curves.csv", dtype=str, keep_default_na=False)
+    curves.drop(columns=["loss", "accuracy"]).to_csv(folder / "curves.csv", index=False)
+    with pytest.raises(ResultsError) as error:
+        read_curves(folder)
+    assert str(error.value).endswith("not an xorlab curves table (missing loss, accuracy)")
+    curves.loc[0, "loss"] = "high"
+    curves.to_csv(folder / "curves.csv", index=False)
+    with pytest.raises(ResultsError) as error:
+        read_curves(folder)
+    assert (
+        str(error.value) == f"{folder / 'curves.csv'}: column 'loss', row 2: 'high' is not a number"
+    )
+    (folder / "curves.csv").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ResultsError) as error:
+        read_curves(folder)
+    assert str(error.value).startswith(
+        f"{folder / 'curves.csv'}: not an xorlab curves table (not readable as CSV: "
+    )
+    spec = folder / "spec.toml"
+    for text, says in {
+        "[sweep\n": "not a TOML spec (",
+        "sweep = 3\n": "not an xorlab spec ([sweep] is not a table)",
+        '[run]\nimports = ["no_such_module_xyz"]\n': "run.imports: ",
+    }.items():
+        spec.write_text(text)
+        with pytest.raises(ResultsError) as error:
+            load(folder)
+        assert str(error.value).startswith(f"{spec}: {says}"), str(error.value)
+    spec.write_bytes(b"\xff\xfe")
+    with pytest.raises(ResultsError, match="not a TOML spec"):
+        load(folder)
+
+
+def test_curves_of_takes_run_ids_only(tmp_path: Path) -> None:
+    results = load(FIXTURES / "release03")
+    with pytest.raises(ResultsError) as error:
+        results.curves_of([1, 2])
+    assert str(error.value) == "curves_of takes run ids, strings such as '5126c4d71a9b'"
+    with pytest.raises(ResultsError, match=r"not one string: curves_of\(\['abc'\]\)"):
+        results.curves_of("abc")
