@@ -246,3 +246,22 @@ def test_curves_of_takes_run_ids_only(tmp_path: Path) -> None:
     assert str(error.value) == "curves_of takes run ids, strings such as '5126c4d71a9b'"
     with pytest.raises(ResultsError, match=r"not one string: curves_of\(\['abc'\]\)"):
         results.curves_of("abc")
+
+
+def test_results_draws_one_view_by_name_or_says_which_exist() -> None:
+    from matplotlib.figure import Figure
+
+    results = load(FIXTURES / "release03")
+    drawn = results.figure("outcomes")
+    assert isinstance(drawn, Figure) and drawn.axes
+    assert isinstance(results.figure("seeds.png"), Figure)
+    with pytest.raises(ResultsError) as error:
+        results.figure("nope")
+    message = str(error.value)
+    assert message.startswith("no figure 'nope' for this sweep; one of: loss_curves, seeds")
+    assert "outcomes" in message and ".png" not in message
+    with pytest.raises(ResultsError, match="figure takes a figure's name, not int"):
+        results.figure(3)
+    old = load(FIXTURES / "release01")  # 0.1 recorded no outcomes: nothing to show
+    with pytest.raises(ResultsError, match="figure 'outcomes' has nothing to show for this sweep"):
+        old.figure("outcomes")
