@@ -265,3 +265,65 @@ def test_results_draws_one_view_by_name_or_says_which_exist() -> None:
     old = load(FIXTURES / "release01")  # 0.1 recorded no outcomes: nothing to show
     with pytest.raises(ResultsError, match="figure 'outcomes' has nothing to show for this sweep"):
         old.figure("outcomes")
+
+
+def test_cells_keep_their_text_and_settings_their_defaults(tmp_path: Path) -> None:
+    """run_id and wrong_patterns stay text (leading zeros kept); a setting the table lacks
+    gets its default; solved reads True and False as written; the map's offsets, if any,
+    are numbers, checked."""
+    table = pd.read_csv(FIXTURES / "release03" / "runs.csv", dtype=str, keep_default_na=False)
+    table.loc[0, "run_id"] = "000123456789"
+    if "wrong_patterns" in table:
+        table.loc[0, "wrong_patterns"] = "0110"
+    table["solved"] = ["True", "False"] * (len(table) // 2) + ["True"] * (len(table) % 2)
+    table = table.drop(columns=["loss"])
+    path = tmp_path / "runs.csv"
+    table.to_csv(path, index=False)
+    runs = read_runs(path)
+    assert runs["run_id"].iloc[0] == "000123456789"
+    if "wrong_patterns" in table:
+        assert runs["wrong_patterns"].iloc[0] == "0110"
+    assert (runs["loss"] == "bce").all()
+    assert runs["solved"].tolist() == [s == "True" for s in table["solved"]]
+    assert str(runs["epochs_to_solve"].dtype) == "Int64"
+    table["offset_x"], table["offset_y"] = "0.5", "-1"
+    table.loc[1, "offset_y"] = "left"
+    table.to_csv(path, index=False)
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    assert str(error.value) == f"{path}: column 'offset_y', row 3: 'left' is not a number"
+    table.loc[1, "offset_y"] = "2"
+    table.to_csv(path, index=False)
+    assert read_runs(path)["offset_x"].tolist() == [0.5] * len(table)
+    table.drop(columns=["seed", "status"]).to_csv(path, index=False)
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    assert str(error.value).endswith("(missing columns: seed, status)")
+    path.write_text("")
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    assert str(error.value) == (
+        f"{path}: not an xorlab runs table (not readable as CSV: No columns to parse from file)"
+    )
+
+
+def test_load_reads_a_folder_s_spec_and_meta_and_refuses_other_types(tmp_path: Path) -> None:
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    results = load(str(folder))
+    assert results.meta.get("runs_total") and results.spec.get("sweep")
+    lone = shutil.copy(folder / "runs.csv", folder / "other.csv")  # beside a spec.toml
+    assert load(lone).spec == {}
+    (folder / "meta.json").write_text("[1, 2]")  # not an object: ignored, not fatal
+    assert load(folder).meta == {}
+    (folder / "meta.json").write_bytes(b"\xff")
+    assert load(folder).meta == {}
+    with pytest.raises(ResultsError) as error:
+        load(3)
+    assert str(error.value) == "load takes a results folder's path, not int"
+    with pytest.raises(ResultsError) as error:
+        load(tmp_path / "nothing")
+    assert str(error.value) == f"{tmp_path / 'nothing'}: no such results folder or runs.csv"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ResultsError) as error:
+        load(tmp_path / "empty")
+    assert str(error.value) == f"{tmp_path / 'empty'}: not a results folder (no runs.csv)"
