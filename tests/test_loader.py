@@ -327,3 +327,50 @@ def test_load_reads_a_folder_s_spec_and_meta_and_refuses_other_types(tmp_path: P
     with pytest.raises(ResultsError) as error:
         load(tmp_path / "empty")
     assert str(error.value) == f"{tmp_path / 'empty'}: not a results folder (no runs.csv)"
+
+
+def test_text_columns_of_digits_stay_text_and_integers_stay_in_range(tmp_path: Path) -> None:
+    table = pd.read_csv(FIXTURES / "release03" / "runs.csv", dtype=str, keep_default_na=False)
+    table["run_id"] = [f"{i:012d}" for i in range(len(table))]  # ids of digits only
+    table["wrong_patterns"] = "0110"
+    path = tmp_path / "runs.csv"
+    table.to_csv(path, index=False)
+    runs = read_runs(path)
+    assert runs["run_id"].iloc[1] == "000000000001" and runs["wrong_patterns"].iloc[0] == "0110"
+    for column, value in {"seed": str(2**63), "offset_x": "right"}.items():
+        broken = table.assign(offset_x="0", offset_y="0")
+        broken.loc[0, column] = value
+        broken.to_csv(path, index=False)
+        with pytest.raises(ResultsError, match=f"column '{column}', row 2: "):
+            read_runs(path)
+
+
+def test_curves_parquet_wins_over_an_old_csv_and_a_single_file_is_checked(tmp_path: Path):
+    import pyarrow as pa
+
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    every = read_curves(folder)
+    shutil.copy(FIXTURES / "release02" / "curves.csv", folder / "curves.csv")
+    assert read_curves(folder).equals(every)  # curves.parquet is this folder's
+    part = sorted((folder / "curves.parquet").iterdir())[0]
+    pq.write_table(pq.read_table(part).drop_columns(["loss", "accuracy"]), part)
+    with pytest.raises(ResultsError, match=r"\(missing loss, accuracy\)$"):
+        check_curves(folder)
+    shutil.rmtree(folder / "curves.parquet")
+    pq.write_table(pa.Table.from_pandas(every, preserve_index=False), folder / "curves.parquet")
+    check_curves(folder)
+    (folder / "curves.parquet").write_bytes(b"garbage!")
+    with pytest.raises(ResultsError, match="curves.parquet: not an xorlab curves table"):
+        check_curves(folder)
+
+
+def test_a_spec_without_run_or_with_one_import_loads(tmp_path: Path) -> None:
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    spec = (folder / "spec.toml").read_text()
+    without = spec.split("[run]")[0] if "[run]" in spec else spec
+    (folder / "spec.toml").write_text(without)
+    assert "run" not in load(folder).spec
+    (folder / "spec.toml").write_text(without + '\n[run]\nimports = "json"\n')
+    assert load(folder).spec["run"]["imports"] == "json"
+    loss = load(folder).figure("loss_curves")  # drawn from the curves on disk
+    assert loss.axes
