@@ -169,24 +169,23 @@ def test_benchmark_command_runs_end_to_end(tmp_path: Path, tiny_spec: Path) -> N
     assert (tmp_path / "tiny" / "runs.csv").is_file()
 
 
+def _bench(out: Path, *options) -> str:
+    """`python -m xorlab.bench` with `options` (the last two: the --scale-specs sweeps) into
+    `out`: its output, once it succeeded."""
+    *flags, small, large = options
+    result = run_cli(
+        "xorlab.bench", *flags, "--scale-specs", str(small), str(large), "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_report_benchmark_measures_against_release_0_3(tmp_path: Path, tiny_spec: Path) -> None:
     """`python -m xorlab.bench --report` on a tiny sweep: this code's tail against 0.3's (its
     package unpacked from git), the report's size and its opening time in Chromium."""
     import subprocess
 
-    result = run_cli(
-        "xorlab.bench",
-        "--report",
-        "--repeat",
-        "1",
-        "--scale-specs",
-        str(tiny_spec),
-        str(tiny_spec),
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = _bench(tmp_path, "--report", "--repeat", "1", tiny_spec, tiny_spec)
     assert re.search(r"tail, this code +[\d.]+ s", out)
     assert re.search(r"report to share +[\d.]+ MB +target < 5 MB", out)
     assert re.search(r"explorer's plots drawn +[\d.]+ s +target < 3 s", out)
@@ -210,17 +209,7 @@ def test_scale_benchmark_measures_a_kill_and_a_rerun(tmp_path: Path, tiny_spec: 
 
     slow = tmp_path / "slow.toml"
     slow.write_text(SLOW_SPEC)
-    result = run_cli(
-        "xorlab.bench",
-        "--scale",
-        "--scale-specs",
-        str(tiny_spec),
-        str(slow),
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = _bench(tmp_path, "--scale", tiny_spec, slow)
     assert re.search(r"last run stored -> exit +[\d.]+ s", out)
     assert re.search(r"folder +[\d.]+ MB +target <= 40 MB", out)
     killed = int(re.search(r"killed \(SIGKILL\) at ([\d,]+) runs", out).group(1).replace(",", ""))
