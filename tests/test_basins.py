@@ -280,7 +280,7 @@ def test_a_map_sweep_end_to_end(tmp_path: Path, capsys) -> None:
     assert basins["x_low"].iloc[0] == pytest.approx(base.W1[0, 0] - 4)
     assert (folder / "figures" / "basins.png").stat().st_size > 10_000
     report = (folder / "report.html").read_text()
-    assert "of this slice learns XOR" in report and 'src="figures/basins.png"' in report
+    assert "of this slice learns XOR" in report and 'srcset="figures/basins.png 2x"' in report
     capsys.readouterr()
     assert sweep.main([str(spec), "--out", str(tmp_path), "--no-progress"]) == 0
     assert "162 reused, 0 trained" in capsys.readouterr().out
