@@ -115,8 +115,9 @@ def flip(path_of):
 def duplicate_chunk(folder, outside, draw):
     shard = _shard(folder, draw)
     copy = f"000009-{shard.name.split('-')[1]}"
-    shutil.copy(shard, folder / "shards" / copy)
-    shutil.copy(folder / "curves.parquet" / shard.name, folder / "curves.parquet" / copy)
+    for source in (shard, folder / "curves.parquet" / shard.name):
+        if source.is_file() and not source.is_symlink():  # an earlier damage may have taken it
+            shutil.copy(source, source.parent / copy)
 
 
 def misname_shard(folder, outside, draw):
@@ -124,7 +125,8 @@ def misname_shard(folder, outside, draw):
     sequence, runs = shard.stem.split("-")
     wrong = draw(st.sampled_from([int(runs) - 1, int(runs) + 1]))
     for place in ("shards", "curves.parquet"):
-        (folder / place / shard.name).rename(folder / place / f"{sequence}-{wrong}.parquet")
+        if (folder / place / shard.name).exists():  # an earlier damage may have taken it
+            (folder / place / shard.name).rename(folder / place / f"{sequence}-{wrong}.parquet")
 
 
 def _rewrite(folder: Path, draw, change) -> None:
@@ -133,7 +135,11 @@ def _rewrite(folder: Path, draw, change) -> None:
         table = pq.read_table(shard)
     except (OSError, pa.ArrowException):  # damaged already (truncated, say): left as it is
         return
-    pq.write_table(change(table), shard, write_page_checksum=True)
+    try:
+        changed = change(table)
+    except (KeyError, ValueError, pa.ArrowException):  # its column dropped or renamed already
+        return
+    pq.write_table(changed, shard, write_page_checksum=True)
 
 
 def drop_column(folder, outside, draw):
@@ -172,6 +178,8 @@ def change_settings(folder, outside, draw):
 
 def directory_instead(folder, outside, draw):
     name = draw(st.sampled_from(["runs.csv", "meta.json", "spec.toml", "summary.csv"]))
+    if (folder / name).is_dir():  # made a directory by an earlier damage
+        return
     (folder / name).unlink()
     (folder / name).mkdir()
 
@@ -179,6 +187,8 @@ def directory_instead(folder, outside, draw):
 def link_out(folder, outside, draw):
     name = draw(st.sampled_from(["curves.parquet", "shards"]))
     target = outside / name
+    if (folder / name).is_symlink():  # linked out by an earlier damage
+        return
     shutil.copytree(folder / name, target)
     shutil.rmtree(folder / name)
     (folder / name).symlink_to(target)
