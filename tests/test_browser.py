@@ -30,20 +30,13 @@ SPECS = {
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from xorlab.cli.report_bench import headless_chromium
 
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
+    session = headless_chromium(console_log=True)
+    if session is None:
         pytest.fail(
             "needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver"
         )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     yield session
     session.quit()
 

@@ -50,14 +50,12 @@ def shared_bytes(folder: Path) -> tuple[int, int]:
     return pages, figures
 
 
-def open_times(folder: Path, explorer: bool = True) -> dict[str, float] | None:
-    """Seconds to the load event of report.html and explorer.html, and to the explorer's plots
-    drawn, in headless Chromium (each the best of 3, a fresh tab each); None without Chromium
-    or Selenium."""
+def headless_chromium(console_log: bool = False):
+    """A Selenium driver of Debian's chromium, headless (with `console_log`, the page's
+    console kept for `get_log("browser")`); None without Selenium, chromium or its driver."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.support.ui import WebDriverWait
     except ImportError:
         return None
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
@@ -67,7 +65,22 @@ def open_times(folder: Path, explorer: bool = True) -> dict[str, float] | None:
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
-    browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def open_times(folder: Path, explorer: bool = True) -> dict[str, float] | None:
+    """Seconds to the load event of report.html and explorer.html, and to the explorer's plots
+    drawn, in headless Chromium (each the best of 3, a fresh tab each); None without Chromium
+    or Selenium."""
+    try:
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        return None
+    browser = headless_chromium()
+    if browser is None:
+        return None
     browser.set_window_size(1400, 900)
     loaded = "const t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd / 1000"
     done = "return performance.getEntriesByType('navigation')[0].loadEventEnd > 0"
