@@ -257,14 +257,13 @@ def _holds_plotly(path: Path, version: str) -> bool:
 
 
 @functools.cache
-def packed_plotly() -> tuple[str, bytes]:
-    """The installed plotly.js's version and its `plotly_script` (compressed once a process:
-    a sweep does it while its workers train)."""
+def packed_plotly() -> bytes:
+    """The `plotly_script` of the installed plotly.js (compressed once a process: a sweep
+    does it while its workers train)."""
     import plotly
     import plotly.offline
 
-    library = plotly.offline.get_plotlyjs().encode()
-    return plotly.__version__, plotly_script(library, plotly.__version__)
+    return plotly_script(plotly.offline.get_plotlyjs().encode(), plotly.__version__)
 
 
 class PlotlyWriter:
@@ -283,7 +282,7 @@ class PlotlyWriter:
             import plotly
 
             if not _holds_plotly(self.path, plotly.__version__):
-                script = packed_plotly()[1]
+                script = packed_plotly()
                 write_with(self.path, lambda f: f.write(script))
         except BaseException as error:  # raised in the thread that waits for it
             self.error = error
