@@ -158,7 +158,10 @@ def check_value(rule: Any, value: Any) -> Any:
     """`value` if `rule` accepts it (ints allowed for floats), else a ValueError with the rule's
     wording."""
     if isinstance(rule, Interval) and rule.kind is float and is_int(value):
-        value = float(value) if abs(value) < 2**1023 else math.inf
+        try:
+            value = float(value)
+        except OverflowError:  # an integer past the largest float: infinite, refused below
+            value = math.inf
     if not rule.accepts(value):
         raise ValueError(f"must be {rule.allowed}, got {shown(value)}")
     return value

@@ -327,8 +327,12 @@ def _parse_param(reader: _Reader, key: str, value: Any, method: str) -> list[Any
                 f"distribution must be {allowed}, got {shown(value['distribution'])}",
             )
         bounds = (value["low"], value["high"])
-        if not all(Interval(float).accepts(float(b) if is_int(b) else b) for b in bounds):
-            raise reader.error("params", key, f"low and high must be finite numbers, got {bounds}")
+        try:
+            for bound in bounds:
+                check_value(Interval(float), bound)
+        except ValueError:
+            message = f"low and high must be finite numbers, got {shown(bounds)}"
+            raise reader.error("params", key, message) from None
         try:
             distribution = Distribution(value["distribution"], *bounds)
             for bound in bounds:
