@@ -208,6 +208,10 @@ MESSAGES = {
         B + "[basins]\nx = 'W1[0,0]'\ny = 'W2[7]'\nspan = [-1, 1]\n",
         "{path}:8: basins.y: 'W2[7]' does not exist at hidden = 2 (units 0 to 1)",
     ),
+    "basins y out of net beside a random x": (
+        B + "[basins]\nx = 'random'\ny = 'W2[7]'\nspan = [-1, 1]\n",
+        "{path}:8: basins.y: 'W2[7]' does not exist at hidden = 2 (units 0 to 1)",
+    ),
     "basins same": (
         B + "[basins]\nx = 'b2'\ny = 'b2'\nspan = [-1, 1]\n",
         "{path}:8: basins.y: is the weight x moves (b2); map two weights",
@@ -291,6 +295,8 @@ def test_what_a_spec_resolves_to(tmp_path: Path) -> None:
         "sampler_seed": 0,
     }
     assert spec.to_dict()["params"]["lr"] == {"distribution": "uniform", "low": 1, "high": 2}
+    path.write_text(R.replace("trials", "sampler_seed = 7\ntrials") + "lr = [0.1, 1.0]\n")
+    assert load_spec(path).sampler_seed == 7
     listed = parse_spec({"sweep": {"seeds": [3, 1]}, "params": {"hidden": [2]}}, path)
     assert listed.seeds == (3, 1) and listed.to_dict()["sweep"]["seeds"] == [3, 1]
     counted = parse_spec({"sweep": {"seeds": 2}, "params": {"hidden": [2]}}, path)
@@ -417,3 +423,11 @@ def test_the_other_rules_at_their_edges() -> None:
     modules = ModuleNames()
     assert modules.accepts(["Pkg.sub_mod", "_x"]) and modules.accepts([])
     assert not modules.accepts("pkg") and not modules.accepts([5]) and not modules.accepts(["1x"])
+
+
+def test_a_map_has_101_points_a_side_unless_told_and_at_least_2(tmp_path: Path) -> None:
+    path = tmp_path / "map.toml"
+    path.write_text(B + "[basins]\nx = 'W1[0,0]'\ny = 'W2[0]'\nspan = [-1, 1]\n")
+    assert load_spec(path).map.points == 101
+    path.write_text(path.read_text() + "points = 2\n")
+    assert load_spec(path).map.points == 2
