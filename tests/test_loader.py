@@ -374,3 +374,38 @@ def test_a_spec_without_run_or_with_one_import_loads(tmp_path: Path) -> None:
     assert load(folder).spec["run"]["imports"] == "json"
     loss = load(folder).figure("loss_curves")  # drawn from the curves on disk
     assert loss.axes
+
+
+def test_a_folder_given_as_dot_is_named_by_its_own_name(tmp_path: Path, monkeypatch) -> None:
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "grid")
+    monkeypatch.chdir(folder)
+    assert load(".").name == "grid" and load(Path("runs.csv")).name == "grid"
+    monkeypatch.chdir(folder / "shards")
+    assert load("..").name == "grid"
+
+
+def test_only_a_folder_s_own_runs_csv_answers_for_its_curves(tmp_path: Path) -> None:
+    folder = shutil.copytree(FIXTURES / "release03", tmp_path / "f")
+    copy = shutil.copy(folder / "runs.csv", folder / "copy.csv")
+    part = sorted((folder / "curves.parquet").glob("*.parquet"))[0]
+    part.write_bytes(b"not parquet")  # the folder's curves are damaged
+    with pytest.raises(ResultsError):
+        load(folder)
+    assert load(copy).name == "copy"  # a table on its own: the folder's curves are not its own
+
+
+def test_whole_numbers_written_with_a_point_read_as_integers(tmp_path: Path) -> None:
+    path = _runs_csv(tmp_path, "seed", 2, "3.0")
+    assert read_runs(path)["seed"].dtype == np.int64 and read_runs(path)["seed"].iloc[0] == 3
+    folder = shutil.copytree(FIXTURES / "release02", tmp_path / "old")
+    curves = pd.read_csv(folder / "curves.csv", dtype=str, keep_default_na=False)
+    curves["epoch"] = curves["epoch"] + ".0"
+    curves.to_csv(folder / "curves.csv", index=False)
+    assert read_curves(folder)["epoch"].dtype == np.int64
+
+
+def test_the_bad_solved_cell_is_named_after_good_ones_written_as_text(tmp_path: Path) -> None:
+    path = _runs_csv(tmp_path, "solved", 10, "maybe")  # row 9 holds True, rows 2-8 False
+    with pytest.raises(ResultsError) as error:
+        read_runs(path)
+    assert str(error.value) == f"{path}: column 'solved', row 10: 'maybe' is not True or False"

@@ -8,6 +8,7 @@ release load too: a setting they lack is filled in at its default.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -347,5 +348,6 @@ def load(path: str | Path) -> Results:
             meta = {}  # informational only: a damaged meta.json does not stop anything
     if runs_path.name == RUNS:
         check_curves(folder)
-    name = folder.name if runs_path.name == RUNS else runs_path.stem
+    # the folder's own name also when it is given as '.' or '..'
+    name = Path(os.path.abspath(folder)).name if runs_path.name == RUNS else runs_path.stem
     return Results(folder, runs, spec, meta if isinstance(meta, dict) else {}, name or "sweep")
