@@ -409,3 +409,12 @@ def test_the_bad_solved_cell_is_named_after_good_ones_written_as_text(tmp_path: 
     with pytest.raises(ResultsError) as error:
         read_runs(path)
     assert str(error.value) == f"{path}: column 'solved', row 10: 'maybe' is not True or False"
+
+
+def test_text_that_pandas_would_take_for_missing_stays_text(tmp_path: Path) -> None:
+    """A failed run's error message 'None' or 'NA' is the message, not a missing value."""
+    path = _runs_csv(tmp_path, "error", 2, "NA")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[1, "error"] = "None"
+    table.to_csv(path, index=False)
+    assert read_runs(path)["error"].tolist()[:2] == ["NA", "None"]
