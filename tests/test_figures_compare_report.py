@@ -441,3 +441,21 @@ def test_text_stays_readable_at_the_size_the_report_shows_a_figure(panels_wide: 
     shown = min(1.0, 1370 / width)
     sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text) if t.get_text().strip()]
     assert min(sizes) * DPI / DENSITY / 72 * shown >= MIN_TEXT_PX
+
+
+def test_compare_names_a_setting_that_does_not_apply_with_a_dash(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """0.3's truth-table sweep has no `samples` (a nullable integer column: pandas' NA), which
+    reads '-' as everywhere else, not '<NA>'; a folder given as '.' is named by its own name."""
+    from xorlab.cli.compare import main as compare_main
+    from xorlab.training.config import format_value
+
+    shown = [format_value(v) for v in (pd.NA, None, float("nan"), 0.5, 3)]
+    assert shown == ["-", "-", "-", "0.5", "3"]
+    fixtures = Path(__file__).parent / "fixtures"
+    monkeypatch.chdir(fixtures / "release02")
+    assert compare_main([".", str(fixtures / "release03"), "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("comparing 2 sweeps: release02 (.), release03 (")
+    assert "  samples: release02 = 1000, release03 = -\n" in out

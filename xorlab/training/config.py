@@ -314,10 +314,20 @@ def coerce(name: str, value: Any) -> Any:
     return check_value(SETTINGS[name].rule, value)
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA (a nullable integer column's blank)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: its truth is ambiguous
+        return True
+
+
 def format_value(value: Any) -> str:
     """A setting's value as people read it: 4 significant digits (sampled values have ~16),
     integers as integers, an inapplicable (missing) value as '-'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
