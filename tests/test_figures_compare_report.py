@@ -459,3 +459,28 @@ def test_compare_names_a_setting_that_does_not_apply_with_a_dash(
     out = capsys.readouterr().out
     assert out.startswith("comparing 2 sweeps: release02 (.), release03 (")
     assert "  samples: release02 = 1000, release03 = -\n" in out
+
+
+def test_a_comparison_over_one_varying_setting_draws_labelled_bars() -> None:
+    """Two configurations in common, differing in the optimizer only: bars named by it, in the
+    heatmaps' colours, each with its solved seeds, every label inside the figure."""
+    from xorlab.analysis.comparison import compare, comparison_figure
+    from xorlab.storage.loader import load
+
+    fixtures = Path(__file__).parent / "fixtures"
+    sweeps = {name: load(fixtures / name).runs for name in ("release02", "release03")}
+    table, keys, _ = compare(sweeps)
+    figure = comparison_figure(table, keys, list(sweeps))
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["gd", "momentum"]
+    assert ax.get_xlabel() == "optimizer" and ax.get_ylabel() == "solve rate difference"
+    assert [t.get_text() for t in ax.texts] == ["0/2\n-> 1/2", "0/2\n-> 1/2"]
+    assert len({tuple(p.get_facecolor()) for p in ax.patches}) == 1  # equal differences alike
+    assert "bars: solved seeds release02 ->" in figure._suptitle.get_text().replace("\n", " ")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    width, height = figure.get_size_inches()
+    box = figure.get_tightbbox(renderer)  # inches
+    assert min(box.x0, box.y0, width - box.x1, height - box.y1) > -0.01

@@ -113,9 +113,11 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     rows, columns = cells if cells else (None, None)
     panels = sorted(common["activation"].unique()) if "activation" in keys else [None]
     others = names[1:]
-    figure = Figure(figsize=(4.2 * len(panels) + 0.8, 3.6 * len(others) + 0.6))
+    # constrained layout: tick labels and axis labels get their room whatever their length
+    figure = Figure(
+        figsize=(4.2 * len(panels) + 0.8, 3.6 * len(others) + 0.6), layout="constrained"
+    )
     axes = figure.subplots(len(others), len(panels), squeeze=False)
-    figure.subplots_adjust(left=0.08, right=0.9, bottom=0.14, top=0.86, wspace=0.35, hspace=0.5)
     image = None
     for r, name in enumerate(others):
         for c, panel in enumerate(panels):
@@ -170,16 +172,48 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
                 ax.set_yticks(range(grid.shape[0]), list(grid.index))
                 ax.set_xlabel(columns)
                 ax.set_ylabel(rows)
-            else:
-                ax.bar(range(len(subset)), subset[diff], color="gray")
-                ax.set_ylabel("solve rate difference")
-                ax.set_xlabel("configuration")
+            else:  # fewer than two settings vary: one bar per configuration, coloured alike
+                _difference_bars(ax, subset, keys, names[0], name)
             ax.set_title(f"{panel or 'all'}: {name} - {names[0]}", fontsize=10)
     if image is not None:
         figure.colorbar(image, ax=list(axes.ravel()), label="solve rate difference", fraction=0.03)
     title(
         figure,
-        f"Solve rate of each sweep minus {names[0]} (blue: better, red: worse; cells: solved"
+        f"Solve rate of each sweep minus {names[0]} (blue: better, red: worse; "
+        f"{'cells' if image is not None else 'bars'}: solved"
         f" seeds {names[0]} -> the other; * Fisher's exact p < {SIGNIFICANT})",
     )
     return figure
+
+
+def _difference_bars(ax, subset: pd.DataFrame, keys: list[str], first: str, name: str) -> None:
+    """The difference of each configuration as a bar in the heatmaps' colours, labelled by the
+    setting that varies and annotated with the solved seeds of both sweeps."""
+    from matplotlib import colormaps
+
+    varying = [k for k in keys if k != "activation" and subset[k].nunique(dropna=False) > 1]
+    values = subset[f"solve_rate_diff_{name}"].to_numpy(float)
+    ax.bar(range(len(subset)), values, color=colormaps["RdBu"]((values + 1) / 2), edgecolor="gray")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_ylim(-1.25, 1.25)
+    for j, (_, row) in enumerate(subset.iterrows()):
+        k1, n1, k2, n2 = (
+            int(row[c]) for c in (f"solved_{first}", f"n_{first}", f"solved_{name}", f"n_{name}")
+        )
+        star = " *" if row[f"p_value_{name}"] < SIGNIFICANT else ""
+        up = not values[j] < 0
+        ax.text(
+            j,
+            values[j] + (0.04 if up else -0.04),
+            f"{k1}/{n1}\n-> {k2}/{n2}{star}",
+            ha="center",
+            va="bottom" if up else "top",
+            fontsize=7,
+            fontweight="bold" if star else "normal",
+        )
+    labels = [
+        ", ".join(format_value(row[k]) for k in varying) or "all" for _, row in subset.iterrows()
+    ]
+    ax.set_xticks(range(len(subset)), labels, rotation=45 if len(subset) > 5 else 0)
+    ax.set_xlabel(", ".join(varying) or "the one configuration")
+    ax.set_ylabel("solve rate difference")

@@ -119,7 +119,7 @@ def title(figure: Figure, text: str, size: float = 12) -> None:
     width, height = figure.get_size_inches()
     lines = textwrap.wrap(text, max(30, int(width * 72 / (size * 0.55))))
     figure.suptitle("\n".join(lines), fontsize=size)
-    if len(lines) > 1:
+    if len(lines) > 1 and figure.get_layout_engine() is None:  # constrained layout makes room
         box = figure.subplotpars
         figure.subplots_adjust(top=box.top - (len(lines) - 1) * size * 1.35 / 72 / height)
 
