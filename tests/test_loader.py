@@ -389,8 +389,12 @@ def test_only_a_folder_s_own_runs_csv_answers_for_its_curves(tmp_path: Path) -> 
     copy = shutil.copy(folder / "runs.csv", folder / "copy.csv")
     part = sorted((folder / "curves.parquet").glob("*.parquet"))[0]
     part.write_bytes(b"not parquet")  # the folder's curves are damaged
-    with pytest.raises(ResultsError):
+    with pytest.raises(ResultsError) as error:
         load(folder)
+    assert str(error.value) == (
+        f"{part}: not an xorlab curves table (Parquet magic bytes not found in footer. Either the "
+        "file is corrupted or this is not a parquet file.)"
+    )
     assert load(copy).name == "copy"  # a table on its own: the folder's curves are not its own
 
 
