@@ -152,17 +152,17 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
                     for j in range(grid.shape[1]):
                         value = grid.iat[i, j]
                         if np.isfinite(value):
-                            k1, n1, k2, n2 = (int(c.iat[i, j]) for c in counts.values())
-                            star = " *" if lowest_p.iat[i, j] < SIGNIFICANT else ""
+                            seeds = [int(c.iat[i, j]) for c in counts.values()]
+                            text, bold = _seeds_text(*seeds, lowest_p.iat[i, j])
                             ax.text(
                                 j,
                                 i,
-                                f"{k1}/{n1}\n-> {k2}/{n2}{star}",
+                                text,
                                 ha="center",
                                 va="center",
                                 fontsize=7,
                                 color="white" if abs(value) > 0.6 else "black",
-                                fontweight="bold" if star else "normal",
+                                fontweight="bold" if bold else "normal",
                             )
                 ax.set_xticks(
                     range(grid.shape[1]),
@@ -186,6 +186,13 @@ def comparison_figure(table: pd.DataFrame, keys: list[str], names: list[str]):
     return figure
 
 
+def _seeds_text(k1: int, n1: int, k2: int, n2: int, p_value: float) -> tuple[str, bool]:
+    """A configuration's solved seeds in both sweeps ('2/5\n-> 4/5 *'), and whether the
+    difference is significant (starred, drawn bold)."""
+    significant = bool(p_value < SIGNIFICANT)
+    return f"{k1}/{n1}\n-> {k2}/{n2}{' *' if significant else ''}", significant
+
+
 def _difference_bars(ax, subset: pd.DataFrame, keys: list[str], first: str, name: str) -> None:
     """The difference of each configuration as a bar in the heatmaps' colours, labelled by the
     setting that varies and annotated with the solved seeds of both sweeps."""
@@ -196,24 +203,21 @@ def _difference_bars(ax, subset: pd.DataFrame, keys: list[str], first: str, name
     ax.bar(range(len(subset)), values, color=colormaps["RdBu"]((values + 1) / 2), edgecolor="gray")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylim(-1.25, 1.25)
+    labels = []
     for j, (_, row) in enumerate(subset.iterrows()):
-        k1, n1, k2, n2 = (
-            int(row[c]) for c in (f"solved_{first}", f"n_{first}", f"solved_{name}", f"n_{name}")
-        )
-        star = " *" if row[f"p_value_{name}"] < SIGNIFICANT else ""
+        seeds = [int(row[f"{c}_{s}"]) for s in (first, name) for c in ("solved", "n")]
+        text, bold = _seeds_text(*seeds, row[f"p_value_{name}"])
         up = not values[j] < 0
         ax.text(
             j,
             values[j] + (0.04 if up else -0.04),
-            f"{k1}/{n1}\n-> {k2}/{n2}{star}",
+            text,
             ha="center",
             va="bottom" if up else "top",
             fontsize=7,
-            fontweight="bold" if star else "normal",
+            fontweight="bold" if bold else "normal",
         )
-    labels = [
-        ", ".join(format_value(row[k]) for k in varying) or "all" for _, row in subset.iterrows()
-    ]
+        labels.append(", ".join(format_value(row[k]) for k in varying) or "all")
     ax.set_xticks(range(len(subset)), labels, rotation=45 if len(subset) > 5 else 0)
     ax.set_xlabel(", ".join(varying) or "the one configuration")
     ax.set_ylabel("solve rate difference")
